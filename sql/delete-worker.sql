@@ -1,0 +1,2 @@
+-- Removes a worker that stopped cleanly. $1 id
+delete from workers where id = $1

@@ -1,0 +1,50 @@
+// The one interface every agent adapter implements. An adapter builds a command and parses output lines;
+// it never spawns, sleeps or touches the store (the process supervisor and the clone runner do that).
+import type { AgentEvent } from '../domain/index.js';
+
+export interface AgentRunInput {
+  /** The task description. Passed as one argv element or on stdin, never through a shell. */
+  prompt: string;
+  model: string | null;
+  /** Absolute path of the clone's worktree; the process runs there. */
+  worktree: string;
+  /** Absolute path of the clone's private HOME (XDG dirs live under it). */
+  home: string;
+  /** Session to resume (from a previous attempt's `session` event), when the adapter supports it. */
+  resumeSessionId: string | null;
+  /** Free-form per-clone options (the fake agent's behaviour, extra args, a shell argv template, ...). */
+  options: Record<string, unknown>;
+  /** Environment the supervisor will pass, already filtered by the allowlist (for reading endpoints/keys). */
+  env: Readonly<Record<string, string>>;
+}
+
+export interface AgentCommand {
+  /** argv[0] is the executable; never a shell string. */
+  argv: string[];
+  /** Variables added to the allowlisted environment. */
+  env: Record<string, string>;
+  /** `ignore` closes stdin (several CLIs hang on an open stdin); `text` pipes the prompt then closes it. */
+  stdin: { kind: 'ignore' } | { kind: 'text'; text: string };
+  /** Files written under the clone's HOME before the run (CLI settings), paths relative to HOME. */
+  homeFiles: { path: string; content: string }[];
+}
+
+/** Stateful parser for one run's output. */
+export interface AgentOutputParser {
+  /** One line of stdout (or stderr) without its newline; returns the normalized events it carries. */
+  line(text: string, stream: 'stdout' | 'stderr'): AgentEvent[];
+  /** Called once when the process ended; returns events implied by the end of output. */
+  end(): AgentEvent[];
+}
+
+export interface AgentAdapter {
+  /** Registry id, e.g. `claude-code`. */
+  readonly id: string;
+  /** Other names accepted for this adapter (v1's `gemini` for `gemini-cli`). */
+  readonly aliases: readonly string[];
+  readonly description: string;
+  /** Whether `resumeSessionId` is honoured. */
+  readonly supportsResume: boolean;
+  buildCommand(input: AgentRunInput): AgentCommand;
+  createParser(): AgentOutputParser;
+}

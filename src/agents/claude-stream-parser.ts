@@ -1,0 +1,194 @@
+// Parses Claude Code's `--output-format stream-json --verbose` lines into AgentEvents. Also used by the
+// fake agent, which speaks the same dialect so the real parser runs in tests.
+import type { AgentErrorKind, AgentEvent, Usage } from '../domain/index.js';
+import type { AgentOutputParser } from './adapter.js';
+import { clipText, MAX_MESSAGE_CHARS, MAX_TOOL_OUTPUT_CHARS } from './event-text.js';
+
+type JsonObject = Record<string, unknown>;
+
+export function createClaudeStreamParser(): AgentOutputParser {
+  let sessionSeen = false;
+
+  function sessionEvents(record: JsonObject): AgentEvent[] {
+    const sessionId = stringOr(record.session_id, '');
+    const isInit = record.type === 'system' && record.subtype === 'init';
+    if (sessionId === '' || (sessionSeen && !isInit)) return [];
+    sessionSeen = true;
+    const model = isInit ? stringOr(record.model, '') : '';
+    return [model === '' ? { kind: 'session', sessionId } : { kind: 'session', sessionId, model }];
+  }
+
+  return {
+    line(text, stream) {
+      // stderr carries progress and warnings ("no stdin data received"), nothing the stream lacks.
+      if (stream !== 'stdout') return [];
+      try {
+        const record = parseRecord(text);
+        if (record === null) return [];
+        return [...sessionEvents(record), ...recordEvents(record)];
+      } catch {
+        return [];
+      }
+    },
+    end() {
+      // A run without a `result` line crashed or was killed; the supervisor judges it by exit status.
+      return [];
+    },
+  };
+}
+
+function recordEvents(record: JsonObject): AgentEvent[] {
+  switch (record.type) {
+    case 'system':
+      return record.subtype === 'api_retry' ? [retryError(record)] : [];
+    case 'assistant':
+      return contentBlocks(record.message).flatMap(assistantBlockEvents);
+    case 'user':
+      return contentBlocks(record.message).flatMap(userBlockEvents);
+    case 'result':
+      return resultEvents(record);
+    default:
+      return [];
+  }
+}
+
+function assistantBlockEvents(block: JsonObject): AgentEvent[] {
+  if (block.type === 'text') {
+    const text = stringOr(block.text, '');
+    return text.trim() === '' ? [] : [{ kind: 'message', text: clipText(text, MAX_MESSAGE_CHARS) }];
+  }
+  if (block.type === 'tool_use') {
+    return [{ kind: 'tool_use', id: stringOr(block.id, ''), name: stringOr(block.name, 'unknown'), input: block.input ?? null }];
+  }
+  return [];
+}
+
+function userBlockEvents(block: JsonObject): AgentEvent[] {
+  if (block.type !== 'tool_result') return [];
+  return [
+    {
+      kind: 'tool_result',
+      id: stringOr(block.tool_use_id, ''),
+      output: clipText(toolOutputText(block.content), MAX_TOOL_OUTPUT_CHARS),
+      isError: block.is_error === true,
+    },
+  ];
+}
+
+function retryError(record: JsonObject): AgentEvent {
+  const status = statusOf(record.error_status);
+  const reason = stringOr(record.error, '');
+  const attempt = numberOr(record.attempt, null);
+  const maxRetries = numberOr(record.max_retries, null);
+  const delayMs = numberOr(record.retry_delay_ms, null);
+  const parts = [
+    status === null ? 'API request failed' : `API request failed with status ${status}`,
+    reason === '' ? '' : ` (${reason})`,
+    attempt === null ? '' : `; retry ${attempt}${maxRetries === null ? '' : ` of ${maxRetries}`}`,
+    delayMs === null ? '' : ` in ${delayMs} ms`,
+  ];
+  // No status means the request never got an HTTP answer (connection refused, DNS, TLS).
+  return { kind: 'error', message: parts.join(''), status, errorKind: status === null ? 'network' : errorKindForStatus(status) };
+}
+
+/**
+ * The final `result` line carries the run's totals. Claude Code keeps `subtype: "success"` on API errors and
+ * sets `is_error`, so failure is read from `is_error` (and from `error_*` subtypes such as max turns).
+ */
+function resultEvents(record: JsonObject): AgentEvent[] {
+  const events: AgentEvent[] = [];
+  const usage = usageOf(record.usage);
+  const costUsd = numberOr(record.total_cost_usd, null);
+  if (usage !== null || costUsd !== null) {
+    events.push({ kind: 'usage', usage: usage ?? zeroUsage(), costUsd, cumulative: true });
+  }
+  const subtype = stringOr(record.subtype, '');
+  const failed = record.is_error === true || subtype.startsWith('error');
+  const text = clipText(stringOr(record.result, ''), MAX_MESSAGE_CHARS);
+  if (failed) {
+    const status = statusOf(record.api_error_status);
+    const errorKind: AgentErrorKind =
+      status !== null ? errorKindForStatus(status) : subtype.includes('budget') ? 'budget' : 'unknown';
+    const message = text !== '' ? text : `Agent reported an error (${subtype === '' ? 'no subtype' : subtype})`;
+    events.push({ kind: 'error', message, status, errorKind });
+  }
+  events.push({
+    kind: 'result',
+    ok: !failed,
+    text,
+    numTurns: numberOr(record.num_turns, null),
+    durationMs: numberOr(record.duration_ms, null),
+  });
+  return events;
+}
+
+export function errorKindForStatus(status: number): AgentErrorKind {
+  if (status === 401 || status === 403) return 'auth';
+  if (status === 429) return 'rate_limit';
+  if (status === 529 || status === 503) return 'overloaded';
+  return 'api';
+}
+
+function parseRecord(text: unknown): JsonObject | null {
+  if (typeof text !== 'string') return null;
+  const trimmed = text.trim();
+  if (!trimmed.startsWith('{')) return null;
+  try {
+    const value: unknown = JSON.parse(trimmed);
+    return isObject(value) ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+function contentBlocks(message: unknown): JsonObject[] {
+  if (!isObject(message) || !Array.isArray(message.content)) return [];
+  return message.content.filter(isObject);
+}
+
+/** Tool output is a string, or a list of blocks (`text`, `image`, ...). */
+function toolOutputText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) {
+    return content
+      .map((block) => (isObject(block) ? (block.type === 'text' ? stringOr(block.text, '') : `[${stringOr(block.type, 'block')}]`) : ''))
+      .filter((part) => part !== '')
+      .join('\n');
+  }
+  if (content === undefined || content === null) return '';
+  return JSON.stringify(content) ?? '';
+}
+
+function usageOf(value: unknown): Usage | null {
+  if (!isObject(value)) return null;
+  return {
+    inputTokens: tokenCount(value.input_tokens),
+    outputTokens: tokenCount(value.output_tokens),
+    cacheReadTokens: tokenCount(value.cache_read_input_tokens),
+    cacheWriteTokens: tokenCount(value.cache_creation_input_tokens),
+  };
+}
+
+function zeroUsage(): Usage {
+  return { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 };
+}
+
+function tokenCount(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? Math.floor(value) : 0;
+}
+
+function statusOf(value: unknown): number | null {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 100 && value <= 599 ? value : null;
+}
+
+function numberOr<T>(value: unknown, fallback: T): number | T {
+  return typeof value === 'number' && Number.isFinite(value) ? value : fallback;
+}
+
+function stringOr(value: unknown, fallback: string): string {
+  return typeof value === 'string' ? value : fallback;
+}
+
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

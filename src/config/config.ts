@@ -1,0 +1,175 @@
+// Compiles flags, environment and the optional config file into one validated, frozen object.
+// This is the only module that reads process.env.
+import { readFileSync, existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { KageError, showValue } from '../domain/index.js';
+
+const agentConfigSchema = z
+  .object({
+    bin: z.string().min(1).optional(),
+    args: z.array(z.string()).optional(),
+    env: z.record(z.string(), z.string()).optional(),
+    model: z.string().min(1).optional(),
+    options: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
+
+export type AgentConfig = z.infer<typeof agentConfigSchema>;
+
+const fileSchema = z
+  .object({
+    databaseUrl: z.string().min(1).optional(),
+    pgBinDir: z.string().min(1).optional(),
+    baseBranch: z.string().min(1).optional(),
+    concurrency: z.number().int().min(1).max(64).optional(),
+    timeoutSeconds: z.number().int().min(1).max(86_400).optional(),
+    maxRetries: z.number().int().min(0).max(10).optional(),
+    retryDelaySeconds: z.number().min(0).max(600).optional(),
+    checkTimeoutSeconds: z.number().int().min(1).max(86_400).optional(),
+    killGraceSeconds: z.number().min(0.1).max(120).optional(),
+    envAllowlist: z.array(z.string().min(1)).optional(),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+    agents: z.record(z.string(), agentConfigSchema).optional(),
+  })
+  .strict();
+
+export type FileConfig = z.infer<typeof fileSchema>;
+
+export interface KageConfig {
+  /** Root of everything kage keeps on disk (embedded server, worktrees, agent homes). */
+  home: string;
+  configFile: string | null;
+  /** Any PostgreSQL server; null means the private embedded server under `home`. */
+  databaseUrl: string | null;
+  pgBinDir: string | null;
+  /** Base branch when a task names none (else the repo's current branch). */
+  baseBranch: string | null;
+  /** Clone jobs run at once by this process; null means the task's clone count, at most 8. */
+  concurrency: number | null;
+  timeoutMs: number;
+  maxRetries: number;
+  retryDelayMs: number;
+  checkTimeoutMs: number;
+  killGraceMs: number;
+  /** Extra environment variable names (or `PREFIX_*`) passed to agent processes. */
+  envAllowlist: string[];
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  agents: Record<string, AgentConfig>;
+  /** The orchestrator's environment, kept so the process supervisor can filter it through the allowlist. */
+  env: Readonly<Record<string, string>>;
+}
+
+/** Flags a command may pass; each overrides the environment and the file. */
+export interface ConfigOverrides {
+  home?: string;
+  databaseUrl?: string;
+  baseBranch?: string;
+  concurrency?: number;
+  logLevel?: KageConfig['logLevel'];
+}
+
+const DEFAULTS = {
+  timeoutSeconds: 600,
+  maxRetries: 3,
+  retryDelaySeconds: 5,
+  checkTimeoutSeconds: 600,
+  killGraceSeconds: 5,
+  logLevel: 'warn' as const,
+};
+
+function envNumber(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value)) {
+    throw new KageError('KAGE_INVALID_CONFIG', `Expected \`${name}\` to be a number, got ${showValue(raw)}`, { field: name });
+  }
+  return value;
+}
+
+function envString(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const raw = env[name];
+  return raw === undefined || raw.trim() === '' ? undefined : raw.trim();
+}
+
+function readConfigFile(path: string): FileConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new KageError('KAGE_INVALID_CONFIG', `Cannot read config file ${path}: ${(err as Error).message}`, { field: 'configFile' });
+  }
+  const parsed = fileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue ? issue.path.join('.') || '(root)' : '(root)';
+    throw new KageError('KAGE_INVALID_CONFIG', `Invalid \`${field}\` in ${path}: ${issue?.message ?? 'invalid'}`, { field });
+  }
+  return parsed.data;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** Builds the one configuration object; `env` defaults to the process environment. */
+export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): KageConfig {
+  const home = resolve(overrides.home ?? envString(env, 'KAGE_HOME') ?? join(homedir(), '.kage'));
+  const explicitFile = envString(env, 'KAGE_CONFIG');
+  const defaultFile = join(home, 'config.json');
+  const configFile = explicitFile ? resolve(explicitFile) : existsSync(defaultFile) ? defaultFile : null;
+  if (explicitFile && !existsSync(configFile!)) {
+    throw new KageError('KAGE_INVALID_CONFIG', `Config file ${showValue(explicitFile)} from \`KAGE_CONFIG\` does not exist`, { field: 'KAGE_CONFIG' });
+  }
+  const file = configFile ? readConfigFile(configFile) : {};
+
+  const seconds = (name: string, fromFile: number | undefined, fallback: number): number =>
+    Math.round((envNumber(env, name) ?? fromFile ?? fallback) * 1000);
+
+  const concurrency = overrides.concurrency ?? envNumber(env, 'KAGE_CONCURRENCY') ?? file.concurrency ?? null;
+  if (concurrency !== null && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64)) {
+    throw new KageError('KAGE_INVALID_CONFIG', `Expected \`concurrency\` between 1 and 64, got ${showValue(concurrency)}`, { field: 'concurrency' });
+  }
+  const maxRetries = envNumber(env, 'KAGE_MAX_RETRIES') ?? file.maxRetries ?? DEFAULTS.maxRetries;
+  if (!Number.isInteger(maxRetries) || maxRetries < 0 || maxRetries > 10) {
+    throw new KageError('KAGE_INVALID_CONFIG', `Expected \`KAGE_MAX_RETRIES\` between 0 and 10, got ${showValue(maxRetries)}`, { field: 'KAGE_MAX_RETRIES' });
+  }
+  const logLevel = overrides.logLevel ?? envString(env, 'KAGE_LOG_LEVEL') ?? file.logLevel ?? DEFAULTS.logLevel;
+  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+  if (!levels.includes(logLevel)) {
+    throw new KageError('KAGE_INVALID_CONFIG', `Expected \`KAGE_LOG_LEVEL\` to be one of ${levels.join(', ')}, got ${showValue(logLevel)}`, { field: 'KAGE_LOG_LEVEL' });
+  }
+
+  const config: KageConfig = {
+    home,
+    configFile,
+    databaseUrl: overrides.databaseUrl ?? envString(env, 'DATABASE_URL') ?? file.databaseUrl ?? null,
+    pgBinDir: envString(env, 'KAGE_PG_BINDIR') ?? file.pgBinDir ?? null,
+    baseBranch: overrides.baseBranch ?? envString(env, 'BASE_BRANCH') ?? file.baseBranch ?? null,
+    concurrency,
+    timeoutMs: seconds('KAGE_TIMEOUT', file.timeoutSeconds, DEFAULTS.timeoutSeconds),
+    maxRetries,
+    retryDelayMs: seconds('KAGE_RETRY_DELAY', file.retryDelaySeconds, DEFAULTS.retryDelaySeconds),
+    checkTimeoutMs: seconds('KAGE_CHECK_TIMEOUT', file.checkTimeoutSeconds, DEFAULTS.checkTimeoutSeconds),
+    killGraceMs: seconds('KAGE_KILL_GRACE', file.killGraceSeconds, DEFAULTS.killGraceSeconds),
+    envAllowlist: [
+      ...(file.envAllowlist ?? []),
+      ...(envString(env, 'KAGE_ENV_ALLOW')?.split(',').map((s) => s.trim()).filter(Boolean) ?? []),
+    ],
+    logLevel: logLevel as KageConfig['logLevel'],
+    agents: file.agents ?? {},
+    env: Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string')),
+  };
+  for (const [name, ms] of [['KAGE_TIMEOUT', config.timeoutMs], ['KAGE_CHECK_TIMEOUT', config.checkTimeoutMs]] as const) {
+    if (ms < 1000) {
+      throw new KageError('KAGE_INVALID_CONFIG', `Expected \`${name}\` of at least 1 second, got ${ms / 1000}`, { field: name });
+    }
+  }
+  return deepFreeze(config);
+}

@@ -1,0 +1,242 @@
+// Runs one attempt of one clone: worktree, setup, agent process, leftovers commit, check, then either a
+// retry (transient failures only) or the clone's final state. The job handler of the clone queue.
+import { join } from 'node:path';
+import type { AgentEvent, CloneRecord, CloneStatus, TaskRecord, Usage } from '../domain/index.js';
+import { ZERO_USAGE, isKageError } from '../domain/index.js';
+import type { AgentRunInput } from '../agents/adapter.js';
+import { runCheck } from '../judge/check-runner.js';
+import { retryDelayMs } from '../process/backoff.js';
+import { DEFAULT_ENV_ALLOWLIST, buildChildEnv, preparePrivateHome } from '../process/environment.js';
+import { classifyFailure, type Failure } from '../process/failure.js';
+import { killProcessGroup, runProcess } from '../process/supervisor.js';
+import type { CloneJob } from '../queue/clone-queue.js';
+import { jobExpirySeconds, type CoreContext, type RunningClone } from './context.js';
+import { finalizeTask } from './finalizer.js';
+import { summarizeAgentEvent } from './event-summary.js';
+
+const LIVE_STATES: readonly CloneStatus[] = ['preparing', 'running'];
+
+export function childEnv(ctx: CoreContext, home: string, extra: Record<string, string> = {}): Record<string, string> {
+  return buildChildEnv({
+    base: ctx.config.env,
+    allow: [...DEFAULT_ENV_ALLOWLIST, ...ctx.config.envAllowlist],
+    home,
+    extra,
+  });
+}
+
+export function cloneHome(ctx: CoreContext, cloneId: string): string {
+  return join(ctx.config.home, 'homes', cloneId);
+}
+
+export async function runCloneJob(ctx: CoreContext, job: CloneJob): Promise<void> {
+  const clone = await ctx.store.claimClone(job.cloneId, job.attempt, ctx.workerId);
+  if (!clone) return; // stale job: cancelled, already running elsewhere, or superseded by a later attempt
+  const task = await ctx.store.getTask(job.taskId);
+  if (!task) return;
+  await ctx.store.startTask(task.id);
+  const running: RunningClone = { taskId: task.id, controller: new AbortController(), stopReason: null };
+  ctx.running.set(clone.id, running);
+  try {
+    await runAttempt(ctx, task, clone, running);
+  } catch (err) {
+    ctx.log.error({ err, clone: clone.id }, 'clone attempt failed unexpectedly');
+    const message = isKageError(err) ? err.message : `Internal error: ${(err as Error).message}`;
+    await ctx.store.updateClone(clone.id, { status: 'failed', error: message, finishedAt: new Date() }, LIVE_STATES);
+    ctx.events.emit(task.id, clone.id, 'clone_finished', { name: clone.name, status: 'failed', error: message });
+    if (clone.worktree || (await ctx.store.getClone(clone.id))?.worktree) await removeWorktree(ctx, task, clone.id);
+  } finally {
+    ctx.running.delete(clone.id);
+    await ctx.events.flush();
+  }
+  await finalizeTask(ctx, task.id);
+}
+
+async function runAttempt(ctx: CoreContext, task: TaskRecord, clone: CloneRecord, running: RunningClone): Promise<void> {
+  const { store, events } = ctx;
+  events.emit(task.id, clone.id, 'clone_started', { name: clone.name, agent: clone.agent, attempt: clone.attempt + 1 });
+  const adapter = ctx.agents.get(clone.agent);
+  const worktree = await ctx.worktrees.add({ repo: task.repo, taskId: task.id, cloneName: clone.name, baseCommit: task.baseCommit });
+  await store.updateClone(clone.id, { worktree: worktree.path, lastEvent: 'worktree ready' });
+  const home = cloneHome(ctx, clone.id);
+
+  let failure: Failure | null = null;
+  let usage: Usage = { ...ZERO_USAGE };
+  let costUsd = 0;
+  let durationMs = 0;
+  let exit: { exitCode: number | null; exitSignal: string | null } = { exitCode: null, exitSignal: null };
+
+  if (task.setupCommand) {
+    events.emit(task.id, clone.id, 'setup_started', { command: task.setupCommand });
+    const setup = await runCheck({ command: task.setupCommand, cwd: worktree.path, env: childEnv(ctx, home),
+      timeoutMs: task.checkTimeoutMs, killGraceMs: ctx.config.killGraceMs, signal: running.controller.signal });
+    events.emit(task.id, clone.id, 'setup_finished', { status: setup.status, exitCode: setup.exitCode, output: setup.output.slice(-2000) });
+    if (setup.status !== 'passed') {
+      failure = running.controller.signal.aborted
+        ? { kind: 'cancelled', transient: false, message: 'Cancelled' }
+        : { kind: 'exit_error', transient: false, message: `Setup command ${setup.status} (exit ${setup.exitCode}): ${setup.output.slice(-300)}` };
+    }
+  }
+
+  if (!failure) {
+    const agentConfig = ctx.config.agents[adapter.id] ?? {};
+    const env = childEnv(ctx, home, agentConfig.env ?? {});
+    const input: AgentRunInput = {
+      prompt: task.description,
+      model: clone.model ?? agentConfig.model ?? null,
+      worktree: worktree.path,
+      home,
+      resumeSessionId: adapter.supportsResume && clone.attempt > 0 ? clone.sessionId : null,
+      options: { ...(agentConfig.options ?? {}), ...(agentConfig.bin ? { bin: agentConfig.bin } : {}),
+        ...(agentConfig.args ? { args: agentConfig.args } : {}), ...clone.options },
+      env,
+    };
+    const command = adapter.buildCommand(input);
+    await preparePrivateHome(home, command.homeFiles);
+    await store.updateClone(clone.id, { status: 'running', lastEvent: 'agent starting' }, LIVE_STATES);
+    events.emit(task.id, clone.id, 'clone_status', { name: clone.name, status: 'running' });
+
+    const parser = adapter.createParser();
+    const agentEvents: AgentEvent[] = [];
+    let lastSummary: string | null = null;
+    let lastSummaryWrite = 0;
+    const onEvents = (list: AgentEvent[]): void => {
+      for (const e of list) {
+        agentEvents.push(e);
+        if (e.kind === 'usage') {
+          usage = e.cumulative ? { ...e.usage } : addUsage(usage, e.usage);
+          if (e.costUsd !== null) costUsd = e.cumulative ? e.costUsd : costUsd + e.costUsd;
+        }
+        if (e.kind === 'session') void store.updateClone(clone.id, { sessionId: e.sessionId });
+        events.emit(task.id, clone.id, `agent_${e.kind}`, { name: clone.name, ...eventPayload(e) });
+        lastSummary = summarizeAgentEvent(e) ?? lastSummary;
+      }
+      // The latest event is shown by `kage status` from other processes; a few writes a second are plenty.
+      if (lastSummary && Date.now() - lastSummaryWrite > 250) {
+        lastSummaryWrite = Date.now();
+        void store.updateClone(clone.id, { lastEvent: lastSummary });
+      }
+    };
+    const result = await runProcess({
+      argv: command.argv,
+      cwd: worktree.path,
+      env: { ...env, ...command.env },
+      stdin: command.stdin,
+      timeoutMs: clone.timeoutMs,
+      killGraceMs: ctx.config.killGraceMs,
+      signal: running.controller.signal,
+      onSpawn: (pid) => void store.updateClone(clone.id, { pid }),
+      onLine: (line, stream) => onEvents(parser.line(line, stream)),
+    });
+    // Whatever the agent left running in its group (a dev server, a watcher) ends with it.
+    if (result.pid) killProcessGroup(result.pid, 'SIGKILL');
+    onEvents(parser.end());
+    durationMs = result.durationMs;
+    exit = { exitCode: result.exitCode, exitSignal: result.signal };
+    failure = classifyFailure(result, agentEvents, { requireResultEvent: true });
+    if (failure.kind === 'none' && result.exitCode !== 0) {
+      failure = { kind: 'exit_error', transient: false, message: `Exited with code ${result.exitCode}: ${result.stderrTail.slice(-300)}` };
+    }
+    if (lastSummary) await store.updateClone(clone.id, { lastEvent: lastSummary });
+  }
+
+  // Whatever the agent left, succeeded or not, is kept on the clone's branch.
+  const head = await ctx.worktrees.commitLeftovers(worktree.path, `kage: ${clone.name} attempt ${clone.attempt + 1}\n\n${firstLine(task.description)}`);
+  const diff = await ctx.worktrees.diffStats(worktree.path, task.baseCommit, head);
+  await store.updateClone(clone.id, { ...exit, usage, costUsd, durationMs, diff, headCommit: head, pid: null });
+
+  if (running.stopReason === 'shutdown') {
+    // This process is stopping: hand the clone back to the queue without using up a retry.
+    await requeue(ctx, task, clone, { countsAsRetry: false, reason: 'worker stopped; attempt handed back', delayMs: 0 });
+    return;
+  }
+  const cancelled = running.stopReason === 'cancel' || failure?.kind === 'cancelled';
+  if (!cancelled && failure && failure.kind !== 'none' && failure.transient && clone.retries < task.maxRetries) {
+    await requeue(ctx, task, clone, {
+      countsAsRetry: true,
+      reason: failure.message ?? failure.kind,
+      delayMs: retryDelayMs(task.retryDelayMs, clone.retries),
+    });
+    return;
+  }
+
+  const status: CloneStatus = cancelled ? 'cancelled' : finalStatus(failure);
+  let check: { checkStatus: CloneRecord['checkStatus']; checkOutput: string | null } = { checkStatus: null, checkOutput: null };
+  if (task.checkCommand) {
+    check = { checkStatus: 'skipped', checkOutput: null };
+    if (status === 'succeeded') {
+      await store.updateClone(clone.id, { lastEvent: 'running check' });
+      events.emit(task.id, clone.id, 'check_started', { name: clone.name, command: task.checkCommand });
+      const result = await runCheck({ command: task.checkCommand, cwd: worktree.path, env: childEnv(ctx, home),
+        timeoutMs: task.checkTimeoutMs, killGraceMs: ctx.config.killGraceMs, signal: running.controller.signal });
+      check = { checkStatus: result.status, checkOutput: result.output };
+      events.emit(task.id, clone.id, 'check_finished', { name: clone.name, status: result.status, exitCode: result.exitCode,
+        durationMs: result.durationMs, output: result.output.slice(-2000) });
+    }
+  }
+  await removeWorktree(ctx, task, clone.id, worktree.path);
+  const error = status === 'succeeded' ? null : failure?.message ?? (cancelled ? 'Cancelled' : null);
+  await store.updateClone(clone.id, { status, error, ...check, finishedAt: new Date(), worktree: null,
+    lastEvent: status === 'succeeded' ? 'finished' : error ?? status }, LIVE_STATES);
+  if (cancelled) await store.updateClone(clone.id, { ...check, worktree: null });
+  events.emit(task.id, clone.id, 'clone_finished', {
+    name: clone.name, status, error, exitCode: exit.exitCode, files: diff.files.length, insertions: diff.insertions,
+    deletions: diff.deletions, tokens: usage, costUsd, durationMs, checkStatus: check.checkStatus,
+  });
+}
+
+async function requeue(ctx: CoreContext, task: TaskRecord, clone: CloneRecord,
+  opts: { countsAsRetry: boolean; reason: string; delayMs: number }): Promise<void> {
+  const attempt = clone.attempt + 1;
+  const moved = await ctx.store.updateClone(clone.id, {
+    status: opts.countsAsRetry ? 'retrying' : 'queued',
+    attempt,
+    retries: clone.retries + (opts.countsAsRetry ? 1 : 0),
+    error: opts.reason,
+    workerId: null,
+    lastEvent: opts.countsAsRetry ? `retrying in ${Math.round(opts.delayMs / 1000)}s: ${opts.reason}` : opts.reason,
+  }, LIVE_STATES);
+  if (!moved) return;
+  ctx.events.emit(task.id, clone.id, 'clone_retry', { name: clone.name, attempt: attempt + 1, delayMs: opts.delayMs,
+    reason: opts.reason, countsAsRetry: opts.countsAsRetry });
+  await ctx.queue.enqueue({ taskId: task.id, cloneId: clone.id, attempt },
+    { delayMs: opts.delayMs, expireInSeconds: jobExpirySeconds(clone.timeoutMs, task.checkTimeoutMs) });
+}
+
+export async function removeWorktree(ctx: CoreContext, task: TaskRecord, cloneId: string, path?: string): Promise<void> {
+  const target = path ?? (await ctx.store.getClone(cloneId))?.worktree;
+  if (!target) return;
+  try {
+    await ctx.worktrees.remove(task.repo, target);
+    await ctx.store.updateClone(cloneId, { worktree: null });
+  } catch (err) {
+    ctx.log.warn({ err, worktree: target }, 'could not remove worktree; the next start sweeps it');
+  }
+}
+
+function finalStatus(failure: Failure | null): CloneStatus {
+  if (!failure || failure.kind === 'none') return 'succeeded';
+  if (failure.kind === 'timeout') return 'timeout';
+  if (failure.kind === 'budget') return 'budget_exceeded';
+  if (failure.kind === 'cancelled') return 'cancelled';
+  return 'failed';
+}
+
+function addUsage(a: Usage, b: Usage): Usage {
+  return {
+    inputTokens: a.inputTokens + b.inputTokens,
+    outputTokens: a.outputTokens + b.outputTokens,
+    cacheReadTokens: a.cacheReadTokens + b.cacheReadTokens,
+    cacheWriteTokens: a.cacheWriteTokens + b.cacheWriteTokens,
+  };
+}
+
+function eventPayload(e: AgentEvent): Record<string, unknown> {
+  const { kind: _kind, ...rest } = e;
+  return rest as Record<string, unknown>;
+}
+
+function firstLine(text: string): string {
+  const line = text.split('\n', 1)[0] ?? '';
+  return line.length > 72 ? `${line.slice(0, 69)}...` : line;
+}

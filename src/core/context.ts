@@ -1,0 +1,36 @@
+// The services the orchestration code needs, built once by the composition root (main/).
+import type { Logger } from 'pino';
+import type { KageConfig } from '../config/config.js';
+import type { AgentRegistry } from '../agents/registry.js';
+import type { EventLog } from '../events/event-log.js';
+import type { CloneQueue } from '../queue/clone-queue.js';
+import type { PgStore } from '../store/pg-store.js';
+import type { WorktreeManager } from '../workspace/worktrees.js';
+
+/** Why a running clone's process is being stopped by this process. */
+export type StopReason = 'cancel' | 'shutdown';
+
+export interface RunningClone {
+  taskId: string;
+  controller: AbortController;
+  stopReason: StopReason | null;
+}
+
+export interface CoreContext {
+  config: KageConfig;
+  store: PgStore;
+  queue: CloneQueue;
+  events: EventLog;
+  agents: AgentRegistry;
+  worktrees: WorktreeManager;
+  log: Logger;
+  /** `<hostname>:<pid>:<random>`; recorded on clones this process runs. */
+  workerId: string;
+  /** Clones whose agent this process is running now, by clone id. */
+  running: Map<string, RunningClone>;
+}
+
+/** Seconds a clone job may stay claimed before pg-boss gives up on it; generous, kage enforces real timeouts. */
+export function jobExpirySeconds(timeoutMs: number, checkTimeoutMs: number): number {
+  return Math.ceil((timeoutMs + 2 * checkTimeoutMs) / 1000) + 600;
+}

@@ -1,0 +1,148 @@
+// Ends a task once every clone is terminal: ranks the clones (the judge) and applies the merge strategy.
+// Exactly one process finalizes a task: `beginJudging` is a conditional update only one caller wins.
+import { join } from 'node:path';
+import type { CloneRecord, MergeStrategy, TaskRecord, TaskStatus } from '../domain/index.js';
+import { rankClones, type RankedClone } from '../judge/ranking.js';
+import { findConflicts } from '../merge/conflicts.js';
+import { mergeClone, type MergeResult } from '../merge/merge.js';
+import { deleteBranch } from '../workspace/git.js';
+import { mergedBranch } from './branches.js';
+import type { CoreContext } from './context.js';
+
+export async function finalizeTask(ctx: CoreContext, taskId: string): Promise<void> {
+  const task = await ctx.store.beginJudging(taskId);
+  if (!task) return;
+  try {
+    await judgeAndMerge(ctx, task);
+  } catch (err) {
+    ctx.log.error({ err, task: task.id }, 'finalizing the task failed');
+    await ctx.store.updateTask(task.id, { status: 'failed', error: `Judging or merging failed: ${(err as Error).message}`,
+      completedAt: new Date() }, ['judging', 'merging']);
+    ctx.events.emit(task.id, null, 'task_finished', { status: 'failed', error: (err as Error).message });
+  }
+  await ctx.events.flush();
+}
+
+async function judgeAndMerge(ctx: CoreContext, task: TaskRecord): Promise<void> {
+  const { store, events } = ctx;
+  events.emit(task.id, null, 'judging_started', {});
+  const clones = await store.getClones(task.id);
+  const ranked = rankClones(clones.map((c) => ({
+    name: c.name,
+    status: c.status,
+    checkStatus: task.checkCommand ? c.checkStatus ?? 'skipped' : null,
+    filesChanged: c.diff?.files.length ?? 0,
+    linesChanged: (c.diff?.insertions ?? 0) + (c.diff?.deletions ?? 0),
+    costUsd: c.costUsd,
+    durationMs: c.durationMs ?? 0,
+  })));
+  for (const r of ranked) {
+    const clone = clones.find((c) => c.name === r.name)!;
+    await store.updateClone(clone.id, { rank: r.rank, score: r.score, reason: r.reason });
+  }
+  const best = ranked[0]?.eligible ? ranked[0] : null;
+  await store.updateTask(task.id, { bestClone: best?.name ?? null, status: 'merging' }, ['judging']);
+  events.emit(task.id, null, 'judge_result', {
+    best: best?.name ?? null,
+    ranking: ranked.map((r) => ({ name: r.name, rank: r.rank, score: r.score, eligible: r.eligible, reason: r.reason })),
+  });
+
+  const report = await conflictReport(task, clones);
+  events.emit(task.id, null, 'conflict_report', report);
+
+  const outcome = await decideMerge(ctx, task, clones, best, ranked);
+  await store.updateTask(task.id, { ...outcome.patch, status: outcome.status, completedAt: new Date() }, ['merging']);
+  events.emit(task.id, null, 'merge_result', { ...outcome.patch, strategy: task.mergeStrategy });
+  events.emit(task.id, null, 'task_finished', { status: outcome.status, best: best?.name ?? null });
+}
+
+interface MergeDecision {
+  status: TaskStatus;
+  patch: {
+    mergeStatus: TaskRecord['mergeStatus'];
+    mergeCommit: string | null;
+    mergeBranch: string | null;
+    mergeMessage: string;
+    conflicts: string[];
+    error?: string | null;
+  };
+}
+
+async function decideMerge(ctx: CoreContext, task: TaskRecord, clones: CloneRecord[], best: RankedClone | null,
+  ranked: RankedClone[]): Promise<MergeDecision> {
+  const none = (status: TaskStatus, message: string, error: string | null = null): MergeDecision => ({
+    status, patch: { mergeStatus: status === 'needs_review' && task.mergeStrategy === 'manual' ? 'manual' : 'nothing_to_merge',
+      mergeCommit: null, mergeBranch: null, mergeMessage: message, conflicts: [], error },
+  });
+  if (!best) {
+    const anySucceeded = clones.some((c) => c.status === 'succeeded');
+    return anySucceeded
+      ? none('needs_review', 'No clone passed the check; nothing merged.', 'No clone passed the check')
+      : none('failed', 'No clone succeeded; nothing merged.', `No clone succeeded (${ranked.map((r) => r.reason).join('; ')})`);
+  }
+  const winner = clones.find((c) => c.name === best.name)!;
+  if (!winner.diff || winner.diff.files.length === 0) {
+    return none('completed', `The best clone (${winner.name}) changed nothing; nothing to merge.`);
+  }
+  if (task.mergeStrategy === 'manual') {
+    return {
+      status: 'needs_review',
+      patch: { mergeStatus: 'manual', mergeCommit: null, mergeBranch: winner.branch, conflicts: [],
+        mergeMessage: `Strategy manual: nothing merged. Review with \`kage diff ${task.id.slice(0, 8)} ${winner.name}\`, then \`kage merge ${task.id.slice(0, 8)} --clone <name>\`.` },
+    };
+  }
+  const result = await mergeInto(ctx, task, winner, task.mergeStrategy);
+  return { status: mergeTaskStatus(result), patch: mergePatch(result) };
+}
+
+export function mergeTaskStatus(result: MergeResult): TaskStatus {
+  if (result.status === 'conflicts') return 'needs_review';
+  if (result.status === 'failed') return 'failed';
+  return 'completed';
+}
+
+export function mergePatch(result: MergeResult): MergeDecision['patch'] {
+  return {
+    mergeStatus: result.status,
+    mergeCommit: result.commit,
+    mergeBranch: result.branch,
+    mergeMessage: result.message,
+    conflicts: result.conflicts,
+    ...(result.status === 'failed' ? { error: result.message } : {}),
+  };
+}
+
+/** Merges one clone's branch into the task's base branch; deletes the clone branch once it is in the base. */
+export async function mergeInto(ctx: CoreContext, task: TaskRecord, clone: CloneRecord,
+  strategy: Exclude<MergeStrategy, 'manual'>): Promise<MergeResult> {
+  const result = await mergeClone({
+    repo: task.repo,
+    baseBranch: task.baseRef,
+    baseCommit: task.baseCommit,
+    cloneBranch: clone.branch,
+    strategy,
+    message: `kage: merge ${clone.name} (${clone.agent}) for task ${task.id.slice(0, 8)}\n\n${task.description.slice(0, 2000)}`,
+    resultBranch: mergedBranch(task.id),
+    tmpRoot: join(ctx.config.home, 'tmp'),
+    lockRoot: ctx.worktrees.root,
+  });
+  if (result.status === 'merged') await deleteBranch(task.repo, clone.branch).catch(() => false);
+  return result;
+}
+
+/** Conflicts of each changed clone against the base, and between every pair of changed clones. */
+async function conflictReport(task: TaskRecord, clones: CloneRecord[]): Promise<Record<string, unknown>> {
+  const changed = clones.filter((c) => c.diff && c.diff.files.length > 0 && c.headCommit);
+  const vsBase: Record<string, string[]> = {};
+  for (const c of changed) vsBase[c.name] = (await findConflicts(task.repo, task.baseRef, c.headCommit!)).conflicts;
+  const pairs: { a: string; b: string; conflicts: string[] }[] = [];
+  for (let i = 0; i < changed.length; i++) {
+    for (let j = i + 1; j < changed.length; j++) {
+      const a = changed[i]!;
+      const b = changed[j]!;
+      const report = await findConflicts(task.repo, a.headCommit!, b.headCommit!);
+      if (!report.clean) pairs.push({ a: a.name, b: b.name, conflicts: report.conflicts });
+    }
+  }
+  return { vsBase, pairs };
+}

@@ -1,0 +1,92 @@
+// The worker side of a kage process: registers itself, runs clone jobs from the queue, reacts to cancel
+// messages from other processes, and hands unfinished clones back to the queue when it stops.
+import { hostname } from 'node:os';
+import type { CoreContext } from './context.js';
+import { runCloneJob } from './clone-runner.js';
+import { recover, type RecoveryReport } from './recovery.js';
+import { CONTROL_CHANNEL } from './task-service.js';
+
+const HEARTBEAT_MS = 10_000;
+
+export interface WorkerRuntime {
+  start(concurrency: number): Promise<RecoveryReport | null>;
+  /** Jobs currently running in this process. */
+  runningCount(): number;
+  /** Waits until no clone job runs here (or the timeout passes). */
+  idle(timeoutMs: number): Promise<boolean>;
+  stop(opts?: { graceMs?: number }): Promise<void>;
+}
+
+export function createWorkerRuntime(ctx: CoreContext): WorkerRuntime {
+  let heartbeat: NodeJS.Timeout | null = null;
+  let unlisten: (() => void) | null = null;
+  let active = 0;
+  const idleWaiters = new Set<() => void>();
+
+  const onControl = (payload: string): void => {
+    let message: { type?: string; taskId?: string };
+    try {
+      message = JSON.parse(payload);
+    } catch {
+      return;
+    }
+    if (message.type !== 'cancel' || !message.taskId) return;
+    for (const running of ctx.running.values()) {
+      if (running.taskId === message.taskId && !running.controller.signal.aborted) {
+        running.stopReason = 'cancel';
+        running.controller.abort();
+      }
+    }
+  };
+
+  return {
+    async start(concurrency) {
+      await ctx.store.upsertWorker(ctx.workerId, hostname(), process.pid);
+      heartbeat = setInterval(() => void ctx.store.upsertWorker(ctx.workerId, hostname(), process.pid).catch(() => undefined), HEARTBEAT_MS);
+      heartbeat.unref();
+      unlisten = await ctx.store.listen(CONTROL_CHANNEL, onControl);
+      const report = await recover(ctx);
+      await ctx.queue.work(concurrency, async (job) => {
+        active++;
+        try {
+          await runCloneJob(ctx, job);
+        } catch (err) {
+          ctx.log.error({ err, job }, 'clone job failed');
+        } finally {
+          active--;
+          if (active === 0) for (const w of idleWaiters) w();
+        }
+      });
+      return report;
+    },
+    runningCount: () => active,
+    async idle(timeoutMs) {
+      if (active === 0) return true;
+      return new Promise<boolean>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          idleWaiters.delete(done);
+          resolve(true);
+        };
+        const timer = setTimeout(() => {
+          idleWaiters.delete(done);
+          resolve(false);
+        }, timeoutMs);
+        idleWaiters.add(done);
+      });
+    },
+    async stop(opts = {}) {
+      if (heartbeat) clearInterval(heartbeat);
+      unlisten?.();
+      if (active > 0 && !(await this.idle(opts.graceMs ?? 0))) {
+        for (const running of ctx.running.values()) {
+          running.stopReason = running.stopReason ?? 'shutdown';
+          running.controller.abort();
+        }
+        await this.idle(ctx.config.killGraceMs + 10_000);
+      }
+      await ctx.queue.stop();
+      await ctx.store.deleteWorker(ctx.workerId).catch(() => undefined);
+    },
+  };
+}

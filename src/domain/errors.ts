@@ -1,0 +1,49 @@
+// The one catalog of stable error codes. Code branches on `code`, never on message text.
+
+export const ERROR_CODES = {
+  KAGE_INVALID_INPUT: { http: 422, summary: 'A field has an invalid value' },
+  KAGE_INVALID_CONFIG: { http: 500, summary: 'The configuration file or environment is invalid' },
+  KAGE_UNKNOWN_AGENT: { http: 422, summary: 'No agent adapter has this id' },
+  KAGE_NOT_A_REPO: { http: 422, summary: 'The path is not a git repository' },
+  KAGE_BAD_REF: { http: 422, summary: 'The base ref does not exist in the repository' },
+  KAGE_TASK_NOT_FOUND: { http: 404, summary: 'No task has this id' },
+  KAGE_CLONE_NOT_FOUND: { http: 404, summary: 'The task has no clone with this name' },
+  KAGE_TASK_FINISHED: { http: 409, summary: 'The task already finished' },
+  KAGE_TASK_NOT_FINISHED: { http: 409, summary: 'The task has not finished yet' },
+  KAGE_NOTHING_TO_MERGE: { http: 409, summary: 'No clone produced a result that can be merged' },
+  KAGE_MERGE_CONFLICT: { http: 409, summary: 'The merge has conflicts' },
+  KAGE_GIT_FAILED: { http: 500, summary: 'A git command failed' },
+  KAGE_STORE_UNAVAILABLE: { http: 503, summary: 'The PostgreSQL store cannot be reached or started' },
+  KAGE_AGENT_SPAWN_FAILED: { http: 500, summary: 'The agent executable could not be started' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class KageError extends Error {
+  readonly code: ErrorCode;
+  /** The input field the error is about, when there is one (`description`, `clones[1].agent`). */
+  readonly field: string | null;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, opts: { field?: string; details?: Record<string, unknown>; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'KageError';
+    this.code = code;
+    this.field = opts.field ?? null;
+    this.details = opts.details ?? {};
+  }
+
+  get httpStatus(): number {
+    return ERROR_CODES[this.code].http;
+  }
+}
+
+export function isKageError(err: unknown, code?: ErrorCode): err is KageError {
+  return err instanceof KageError && (code === undefined || err.code === code);
+}
+
+/** Renders a user value for an error message: short, quoted, control characters escaped. */
+export function showValue(value: unknown): string {
+  const text = typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}

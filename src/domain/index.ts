@@ -1,0 +1,4 @@
+// Re-exports the domain vocabulary.
+export * from './task.js';
+export * from './agent-event.js';
+export * from './errors.js';

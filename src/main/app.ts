@@ -1,0 +1,73 @@
+// The composition root: builds the store, queue, event log, workspaces, agents and services, and hands
+// them to each other. Nothing else constructs infrastructure.
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { pino, type Logger } from 'pino';
+import type { KageConfig } from '../config/config.js';
+import { createAgentRegistry, type AgentRegistry } from '../agents/registry.js';
+import type { CoreContext } from '../core/context.js';
+import { createTaskService, type TaskService } from '../core/task-service.js';
+import { createWorkerRuntime, type WorkerRuntime } from '../core/runtime.js';
+import { createEventLog } from '../events/event-log.js';
+import { CloneQueue } from '../queue/clone-queue.js';
+import { ensureEmbeddedPostgres } from '../store/embedded-postgres.js';
+import { PgStore } from '../store/pg-store.js';
+import { createWorktreeManager } from '../workspace/worktrees.js';
+
+export interface Kage {
+  config: KageConfig;
+  ctx: CoreContext;
+  tasks: TaskService;
+  runtime: WorkerRuntime;
+  close(): Promise<void>;
+}
+
+export interface KageOptions {
+  /** Start the queue (needed to create tasks or run workers). Read-only commands skip it. */
+  queue?: boolean;
+  agents?: AgentRegistry;
+  log?: Logger;
+}
+
+/** Connection string for the configured store, starting the embedded server when none is configured. */
+export async function resolveDatabaseUrl(config: KageConfig, log: Logger): Promise<string> {
+  if (config.databaseUrl) return config.databaseUrl;
+  const info = await ensureEmbeddedPostgres({ home: config.home, binDir: config.pgBinDir, log: (msg) => log.info(msg) });
+  return info.url;
+}
+
+export async function createKage(config: KageConfig, opts: KageOptions = {}): Promise<Kage> {
+  const log = opts.log ?? pino({ level: config.logLevel, base: { pid: process.pid } }, pino.destination(2));
+  const url = await resolveDatabaseUrl(config, log);
+  const store = new PgStore(url);
+  await store.migrate();
+  const queue = new CloneQueue(url);
+  if (opts.queue !== false) await queue.start();
+  const ctx: CoreContext = {
+    config,
+    store,
+    queue,
+    events: createEventLog(store, { onError: (err) => log.error({ err }, 'storing events failed') }),
+    agents: opts.agents ?? createAgentRegistry(),
+    worktrees: createWorktreeManager({ root: join(config.home, 'worktrees') }),
+    log,
+    workerId: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
+    running: new Map(),
+  };
+  const runtime = createWorkerRuntime(ctx);
+  let closed = false;
+  return {
+    config,
+    ctx,
+    tasks: createTaskService(ctx),
+    runtime,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await runtime.stop();
+      await ctx.events.flush();
+      await store.close();
+    },
+  };
+}

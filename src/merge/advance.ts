@@ -1,0 +1,128 @@
+// Moves the base branch to a finished merge commit without ever touching a checkout that has work in it.
+//
+// Three cases: the branch is checked out and clean (fast-forward inside that checkout so its files
+// match), checked out with uncommitted changes (leave it; the result goes to its own branch), or not
+// checked out anywhere (compare-and-swap the ref). Whenever the base moved since the merge was made,
+// the result also goes to its own branch rather than losing the newer commits.
+import { lstatSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
+import { COMMIT_CONFIG, isDirty, resolveCommit, runGit } from '../workspace/git.js';
+
+export interface AdvanceInput {
+  repo: string;
+  baseBranch: string;
+  /** The base tip the merge commit was built on (its first parent). */
+  baseTip: string;
+  mergeCommit: string;
+  resultBranch: string;
+  /** The reflog message. */
+  message: string;
+}
+
+export type AdvanceResult =
+  /** The base branch points at the merge commit (and its checkout, if any, shows it). */
+  | { kind: 'advanced'; checkout: string | null }
+  /** The merge commit is on `resultBranch` only; `reason` says why the base branch was left alone. */
+  | { kind: 'to_branch'; reason: string };
+
+interface WorktreeEntry {
+  path: string;
+  branch: string | null;
+  prunable: boolean;
+}
+
+/** Parses `git worktree list --porcelain -z`: NUL-terminated `key value` lines, records end with an empty one. */
+export function parseWorktreeList(output: string): WorktreeEntry[] {
+  const entries: WorktreeEntry[] = [];
+  let current: WorktreeEntry | null = null;
+  for (const line of output.split('\0')) {
+    if (line === '') {
+      if (current) entries.push(current);
+      current = null;
+      continue;
+    }
+    const space = line.indexOf(' ');
+    const key = space < 0 ? line : line.slice(0, space);
+    const value = space < 0 ? '' : line.slice(space + 1);
+    if (key === 'worktree') current = { path: value, branch: null, prunable: false };
+    else if (current && key === 'branch') current.branch = value;
+    else if (current && key === 'prunable') current.prunable = true;
+  }
+  if (current) entries.push(current);
+  return entries;
+}
+
+/** The existing worktree (the user's checkout, usually) that has `branch` checked out, if any. */
+export async function findCheckout(repo: string, branch: string): Promise<string | null> {
+  const res = await runGit(['worktree', 'list', '--porcelain', '-z'], { cwd: repo });
+  const entry = parseWorktreeList(res.stdout).find((e) => e.branch === `refs/heads/${branch}` && !e.prunable);
+  if (!entry) return null;
+  try {
+    return realpathSync(entry.path);
+  } catch {
+    return null;
+  }
+}
+
+export async function advanceBase(input: AdvanceInput): Promise<AdvanceResult> {
+  const { repo, baseBranch, baseTip, mergeCommit } = input;
+  const checkout = await findCheckout(repo, baseBranch);
+  if (checkout !== null) {
+    if (await isDirty(checkout)) {
+      return toBranch(input, `the checkout of ${baseBranch} at ${checkout} has uncommitted changes, which kage never touches`);
+    }
+    const shadowed = await ignoredFilesInTheWay(checkout, baseTip, mergeCommit);
+    if (shadowed.length > 0) {
+      return toBranch(input, `the checkout of ${baseBranch} at ${checkout} has ignored files the merge would overwrite: ${shadowed.slice(0, 5).join(', ')}`);
+    }
+    const head = await resolveCommit(checkout, 'HEAD');
+    if (head !== baseTip) {
+      return toBranch(input, `${baseBranch} moved to ${head.slice(0, 12)} while the merge was made`);
+    }
+    // A fast-forward, because the merge commit's first parent is the tip; git itself refuses to
+    // overwrite anything that changed in the checkout since the status check above.
+    const ff = await runGit([...COMMIT_CONFIG, 'merge', '--ff-only', '--no-autostash', '--quiet', mergeCommit], {
+      cwd: checkout,
+      allowFail: true,
+    });
+    if (ff.code !== 0) {
+      return toBranch(input, `the checkout of ${baseBranch} at ${checkout} could not be fast-forwarded: ${ff.stderr.trim().slice(-500)}`);
+    }
+    return { kind: 'advanced', checkout };
+  }
+  // Compare-and-swap: fails instead of discarding commits if the branch moved meanwhile.
+  const cas = await runGit(['update-ref', '-m', input.message, `refs/heads/${baseBranch}`, mergeCommit, baseTip], {
+    cwd: repo,
+    allowFail: true,
+  });
+  if (cas.code !== 0) {
+    return toBranch(input, `${baseBranch} moved while the merge was made`);
+  }
+  return { kind: 'advanced', checkout: null };
+}
+
+/**
+ * Files the merge adds that already exist in the checkout. A clean status means they are ignored
+ * files (a local `.env`, say), which git would silently overwrite on the fast-forward.
+ */
+async function ignoredFilesInTheWay(checkout: string, baseTip: string, mergeCommit: string): Promise<string[]> {
+  const res = await runGit(['diff', '--name-only', '-z', '--no-renames', '--diff-filter=A', baseTip, mergeCommit, '--'], {
+    cwd: checkout,
+  });
+  return res.stdout.split('\0').filter((p) => p !== '' && existsOnDisk(join(checkout, p)));
+}
+
+function existsOnDisk(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function toBranch(input: AdvanceInput, reason: string): Promise<AdvanceResult> {
+  // `git branch -f` rather than update-ref: it refuses to move the branch under a checkout of it.
+  await runGit(['branch', '-f', '--', input.resultBranch, input.mergeCommit], { cwd: input.repo });
+  return { kind: 'to_branch', reason };
+}

@@ -1,0 +1,272 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { COMMIT_CONFIG, branchExists, isDirty, resolveCommit, runGit } from '../workspace/git.js';
+import { createWorktreeManager, type WorktreeManager } from '../workspace/worktrees.js';
+import { parseWorktreeList } from './advance.js';
+import { filesChanged, findConflicts, parseMergeTree } from './conflicts.js';
+import { mergeClone, type MergeCloneInput } from './merge.js';
+
+const TASK_ID = '0badc0de-1111-4222-8333-444455556666';
+const RESULT_BRANCH = 'kage/0badc0de/merged';
+
+let tmp: string;
+let repo: string;
+let root: string;
+let tmpRoot: string;
+let base: string;
+let manager: WorktreeManager;
+
+async function git(cwd: string, ...args: string[]): Promise<string> {
+  return (await runGit([...COMMIT_CONFIG, ...args], { cwd })).stdout.trim();
+}
+
+/** Commits everything in the user's checkout. */
+async function commitAll(message: string): Promise<string> {
+  await git(repo, 'add', '-A');
+  await git(repo, 'commit', '-q', '-m', message);
+  return resolveCommit(repo, 'HEAD');
+}
+
+/** A clone branch from the task's base commit, with `edit` applied in its worktree and committed. */
+async function makeClone(name: string, edit: (dir: string) => void): Promise<{ branch: string; head: string; path: string }> {
+  const wt = await manager.add({ repo, taskId: TASK_ID, cloneName: name, baseCommit: base });
+  edit(wt.path);
+  const head = await manager.commitLeftovers(wt.path, `${name} work`);
+  return { branch: wt.branch, head, path: wt.path };
+}
+
+function input(cloneBranch: string, over: Partial<MergeCloneInput> = {}): MergeCloneInput {
+  return {
+    repo,
+    baseBranch: 'main',
+    baseCommit: base,
+    cloneBranch,
+    strategy: 'auto',
+    message: `kage: merge ${cloneBranch}`,
+    resultBranch: RESULT_BRANCH,
+    tmpRoot,
+    lockRoot: root,
+    ...over,
+  };
+}
+
+async function snapshot(): Promise<{ head: string; status: string; refs: string; worktrees: string; index: string }> {
+  return {
+    head: await resolveCommit(repo, 'HEAD'),
+    status: await git(repo, 'status', '--porcelain', '--untracked-files=all'),
+    refs: await git(repo, 'for-each-ref', '--format=%(refname) %(objectname)'),
+    worktrees: await git(repo, 'worktree', 'list', '--porcelain'),
+    index: await git(repo, 'ls-files', '--stage'),
+  };
+}
+
+const read = (path: string): string => readFileSync(path, 'utf8');
+
+beforeEach(async () => {
+  tmp = realpathSync(await mkdtemp(join(tmpdir(), 'kage-merge-')));
+  repo = join(tmp, 'repo');
+  root = join(tmp, 'home', 'worktrees');
+  tmpRoot = join(tmp, 'home', 'tmp');
+  mkdirSync(repo);
+  await git(repo, 'init', '-q', '-b', 'main');
+  writeFileSync(join(repo, 'README.md'), '# demo\n');
+  writeFileSync(join(repo, 'app.txt'), 'line1\nline2\nline3\n');
+  writeFileSync(join(repo, 'gone.txt'), 'to be deleted by the clone\n');
+  writeFileSync(join(repo, 'kept.txt'), 'to be deleted on main\n');
+  base = await commitAll('base');
+  manager = createWorktreeManager({ root });
+});
+
+afterEach(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+describe('findConflicts', () => {
+  it('finds conflicts between two branches without touching any working tree', async () => {
+    const clone = await makeClone('alpha', (dir) => writeFileSync(join(dir, 'app.txt'), 'line1\nCLONE\nline3\n'));
+    writeFileSync(join(repo, 'app.txt'), 'line1\nMAIN\nline3\n');
+    await commitAll('main edit');
+    writeFileSync(join(repo, 'scratch.txt'), 'uncommitted\n');
+    writeFileSync(join(repo, 'README.md'), '# demo, edited\n');
+    const before = await snapshot();
+    const cloneStatus = await git(clone.path, 'status', '--porcelain');
+
+    const report = await findConflicts(repo, 'main', clone.branch);
+
+    expect(report).toEqual({ clean: false, conflicts: ['app.txt'], tree: null });
+    expect(await snapshot()).toEqual(before);
+    expect(await git(clone.path, 'status', '--porcelain')).toBe(cloneStatus);
+    expect(await resolveCommit(clone.path, 'HEAD')).toBe(clone.head);
+  });
+
+  it('reports a clean merge with its tree', async () => {
+    const clone = await makeClone('alpha', (dir) => writeFileSync(join(dir, 'feature.txt'), 'feature\n'));
+    writeFileSync(join(repo, 'other.txt'), 'other\n');
+    await commitAll('main edit');
+
+    const report = await findConflicts(repo, 'main', clone.branch);
+
+    expect(report.clean).toBe(true);
+    expect(report.conflicts).toEqual([]);
+    expect(report.tree).toMatch(/^[0-9a-f]{40}$/);
+    const files = (await git(repo, 'ls-tree', '--name-only', report.tree ?? '')).split('\n');
+    expect(files).toEqual(expect.arrayContaining(['feature.txt', 'other.txt']));
+    expect(await filesChanged(repo, base, clone.branch)).toEqual(['feature.txt']);
+  });
+
+  it('parses merge-tree and worktree list output', () => {
+    expect(parseMergeTree(`${'a'.repeat(40)}\0x.txt\0dir/y z.txt\0`, 1)).toEqual({
+      clean: false,
+      conflicts: ['x.txt', 'dir/y z.txt'],
+      tree: null,
+    });
+    expect(parseWorktreeList('worktree /r\0HEAD abc\0branch refs/heads/main\0\0worktree /t\0HEAD abc\0detached\0\0')).toEqual([
+      { path: '/r', branch: 'refs/heads/main', prunable: false },
+      { path: '/t', branch: null, prunable: false },
+    ]);
+  });
+});
+
+describe('mergeClone', () => {
+  it('auto merges a clean clone and advances the checked-out base branch (working tree updated)', async () => {
+    const clone = await makeClone('alpha', (dir) => {
+      writeFileSync(join(dir, 'feature.txt'), 'feature\n');
+      writeFileSync(join(dir, 'README.md'), '# demo\nwith a feature\n');
+    });
+    writeFileSync(join(repo, 'other.txt'), 'other\n');
+    const tip = await commitAll('main moved');
+
+    const result = await mergeClone(input(clone.branch));
+
+    expect(result.status).toBe('merged');
+    expect(result.branch).toBe('main');
+    expect(result.conflicts).toEqual([]);
+    expect([...result.mergedFiles].sort()).toEqual(['README.md', 'feature.txt']);
+    expect(await resolveCommit(repo, 'main')).toBe(result.commit);
+    expect(await resolveCommit(repo, 'HEAD')).toBe(result.commit);
+    expect((await git(repo, 'log', '-1', '--format=%P', 'main')).split(' ')).toEqual([tip, clone.head]);
+    expect(read(join(repo, 'feature.txt'))).toBe('feature\n');
+    expect(read(join(repo, 'README.md'))).toBe('# demo\nwith a feature\n');
+    expect(await isDirty(repo)).toBe(false);
+    expect(await branchExists(repo, RESULT_BRANCH)).toBe(false);
+    expect(readdirSync(tmpRoot)).toEqual([]);
+    expect((await git(repo, 'worktree', 'list')).split('\n')).toHaveLength(2);
+  });
+
+  it('auto refuses to merge when conflicting and changes nothing', async () => {
+    const clone = await makeClone('alpha', (dir) => writeFileSync(join(dir, 'app.txt'), 'line1\nCLONE\nline3\n'));
+    writeFileSync(join(repo, 'app.txt'), 'line1\nMAIN\nline3\n');
+    await commitAll('main edit');
+    const before = await snapshot();
+
+    const result = await mergeClone(input(clone.branch));
+
+    expect(result).toMatchObject({ status: 'conflicts', commit: null, branch: null, mergedFiles: [], conflicts: ['app.txt'] });
+    expect(result.message).toContain('app.txt');
+    expect(await snapshot()).toEqual(before);
+    expect(read(join(repo, 'app.txt'))).toBe('line1\nMAIN\nline3\n');
+  });
+
+  it("theirs resolves conflicts in the clone's favour", async () => {
+    const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 1, 2, 3]);
+    const clone = await makeClone('alpha', (dir) => {
+      writeFileSync(join(dir, 'app.txt'), 'line1\nCLONE\nline3\nclone tail\n');
+      unlinkSync(join(dir, 'gone.txt'));
+      writeFileSync(join(dir, 'kept.txt'), 'the clone needs this\n');
+      writeFileSync(join(dir, 'logo.png'), png);
+    });
+    writeFileSync(join(repo, 'app.txt'), 'line1\nMAIN\nline3\n');
+    writeFileSync(join(repo, 'gone.txt'), 'main edited what the clone deleted\n');
+    unlinkSync(join(repo, 'kept.txt'));
+    writeFileSync(join(repo, 'logo.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 9, 9, 9, 9]));
+    writeFileSync(join(repo, 'main-only.txt'), 'main\n');
+    await commitAll('main edits');
+
+    const result = await mergeClone(input(clone.branch, { strategy: 'theirs' }));
+
+    expect(result.status).toBe('merged');
+    expect([...result.conflicts].sort()).toEqual(['app.txt', 'gone.txt', 'kept.txt', 'logo.png']);
+    expect(await resolveCommit(repo, 'HEAD')).toBe(result.commit);
+    expect(read(join(repo, 'app.txt'))).toBe(read(join(clone.path, 'app.txt')));
+    expect(read(join(repo, 'kept.txt'))).toBe('the clone needs this\n');
+    expect(readFileSync(join(repo, 'logo.png'))).toEqual(png);
+    expect(existsSync(join(repo, 'gone.txt'))).toBe(false);
+    expect(read(join(repo, 'main-only.txt'))).toBe('main\n');
+    expect(await git(repo, 'log', '-1', '--format=%B')).toBe(`kage: merge ${clone.branch}`);
+    expect(await isDirty(repo)).toBe(false);
+  });
+
+  it('never touches a dirty checkout: the result stays on kage/<id>/merged', async () => {
+    const clone = await makeClone('alpha', (dir) => writeFileSync(join(dir, 'feature.txt'), 'feature\n'));
+    writeFileSync(join(repo, 'README.md'), '# my uncommitted edit\n');
+    writeFileSync(join(repo, 'notes.txt'), 'my notes\n');
+    const before = await snapshot();
+
+    const result = await mergeClone(input(clone.branch));
+
+    expect(result.status).toBe('merged_to_branch');
+    expect(result.branch).toBe(RESULT_BRANCH);
+    expect(await resolveCommit(repo, RESULT_BRANCH)).toBe(result.commit);
+    expect(result.mergedFiles).toEqual(['feature.txt']);
+    expect(result.message).toMatch(/uncommitted changes/);
+    const after = await snapshot();
+    expect(after.head).toBe(before.head);
+    expect(after.status).toBe(before.status);
+    expect(after.index).toBe(before.index);
+    expect(await resolveCommit(repo, 'main')).toBe(base);
+    expect(read(join(repo, 'README.md'))).toBe('# my uncommitted edit\n');
+    expect(read(join(repo, 'notes.txt'))).toBe('my notes\n');
+    expect(existsSync(join(repo, 'feature.txt'))).toBe(false);
+  });
+
+  it('keeps an ignored local file the merge would overwrite', async () => {
+    writeFileSync(join(repo, '.git', 'info', 'exclude'), 'local.cfg\n');
+    writeFileSync(join(repo, 'local.cfg'), 'my secret settings\n');
+    const clone = await makeClone('alpha', (dir) => writeFileSync(join(dir, 'local.cfg'), 'clone settings\n'));
+    // The clone's worktree shares info/exclude, so its leftovers skipped the file: add it by force.
+    await git(clone.path, 'add', '-f', 'local.cfg');
+    await git(clone.path, 'commit', '-q', '-m', 'force');
+
+    const result = await mergeClone(input(clone.branch));
+
+    expect(result.status).toBe('merged_to_branch');
+    expect(result.message).toContain('local.cfg');
+    expect(read(join(repo, 'local.cfg'))).toBe('my secret settings\n');
+    expect(await resolveCommit(repo, 'main')).toBe(base);
+  });
+
+  it('advances a base branch that is not checked out anywhere', async () => {
+    await git(repo, 'branch', 'release');
+    await git(repo, 'checkout', '-q', '-b', 'work');
+    writeFileSync(join(repo, 'wip.txt'), 'work in progress\n');
+    await commitAll('work');
+    const before = await snapshot();
+    const clone = await makeClone('alpha', (dir) => writeFileSync(join(dir, 'feature.txt'), 'feature\n'));
+
+    const result = await mergeClone(input(clone.branch, { baseBranch: 'release' }));
+
+    expect(result.status).toBe('merged');
+    expect(result.branch).toBe('release');
+    expect(await resolveCommit(repo, 'release')).toBe(result.commit);
+    expect(await git(repo, 'show', `${result.commit}:feature.txt`)).toBe('feature');
+    const after = await snapshot();
+    expect(after.head).toBe(before.head);
+    expect(after.status).toBe('');
+    expect(existsSync(join(repo, 'feature.txt'))).toBe(false);
+  });
+
+  it('reports a clone with nothing new as failed without changing anything', async () => {
+    const wt = await manager.add({ repo, taskId: TASK_ID, cloneName: 'idle', baseCommit: base });
+    const before = await snapshot();
+
+    const result = await mergeClone(input(wt.branch));
+
+    expect(result.status).toBe('failed');
+    expect(result.commit).toBeNull();
+    expect(result.message).toMatch(/Nothing to merge/);
+    expect(await snapshot()).toEqual(before);
+  });
+});

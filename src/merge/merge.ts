@@ -1,0 +1,224 @@
+// Merges a clone's branch into the task's base branch.
+//
+// The merge commit is built in a temporary detached worktree, so no checkout the user works in is
+// ever used for the merge itself; the base branch is then advanced only in ways that cannot lose
+// anything (see advance.ts). Every step that writes worktree metadata or refs holds the repository
+// lock shared with the clone worktrees.
+import { realpathSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative } from 'node:path';
+import { isKageError, KageError, showValue } from '../domain/index.js';
+import { COMMIT_CONFIG, gitCommonDir, isAncestor, resolveCommit, runGit } from '../workspace/git.js';
+import { withRepoLock } from '../workspace/worktrees.js';
+import { advanceBase } from './advance.js';
+import { filesChanged, findConflicts } from './conflicts.js';
+
+export interface MergeCloneInput {
+  repo: string;
+  /** The branch to merge into (`main`). */
+  baseBranch: string;
+  /** The commit the task started from; the base branch may have moved past it since. */
+  baseCommit: string;
+  /** The clone's branch (or any commit-ish). */
+  cloneBranch: string;
+  strategy: 'theirs' | 'auto';
+  /** The merge commit's message. */
+  message: string;
+  /** Where the merge commit goes when the base branch cannot be advanced (`kage/<short>/merged`). */
+  resultBranch: string;
+  /** Directory for temporary merge worktrees; must be outside the repository. */
+  tmpRoot: string;
+  /** Root of the per-repository lock files: the worktree manager's root. Defaults to `tmpRoot`. */
+  lockRoot?: string;
+}
+
+export type MergeOutcome =
+  /** The base branch now points at the merge commit. */
+  | 'merged'
+  /** The merge commit exists on `resultBranch` only (dirty base checkout, or the base moved). */
+  | 'merged_to_branch'
+  /** `auto` found conflicts; no commit, branch or worktree changed. */
+  | 'conflicts'
+  /** Nothing to merge, or git refused; `message` says which. */
+  | 'failed';
+
+export interface MergeResult {
+  status: MergeOutcome;
+  commit: string | null;
+  /** The branch that holds the merge commit. */
+  branch: string | null;
+  /** Paths the merge changed on the base branch. */
+  mergedFiles: string[];
+  /** Conflicting paths: refused under `auto`, resolved in the clone's favour under `theirs`. */
+  conflicts: string[];
+  message: string;
+}
+
+const short = (oid: string): string => oid.slice(0, 12);
+
+export async function mergeClone(input: MergeCloneInput): Promise<MergeResult> {
+  const { repo, baseBranch, cloneBranch } = input;
+  const baseTip = await resolveCommit(repo, `refs/heads/${baseBranch}`);
+  const cloneTip = await resolveCommit(repo, cloneBranch);
+  const taskBase = await resolveCommit(repo, input.baseCommit).catch(() => null);
+  await checkOutsideRepo(repo, input.tmpRoot);
+  const nothing = (status: MergeOutcome, message: string, conflicts: string[] = []): MergeResult => ({
+    status,
+    commit: null,
+    branch: null,
+    mergedFiles: [],
+    conflicts,
+    message,
+  });
+
+  if (await isAncestor(repo, cloneTip, baseTip)) {
+    return nothing('failed', `Nothing to merge: ${baseBranch} already contains every commit of ${cloneBranch}`);
+  }
+  const report = await findConflicts(repo, baseTip, cloneTip);
+  if (!report.clean && input.strategy === 'auto') {
+    return nothing(
+      'conflicts',
+      `Not merged: ${cloneBranch} conflicts with ${baseBranch} in ${report.conflicts.length} path(s): ${report.conflicts.join(', ')}`,
+      report.conflicts,
+    );
+  }
+
+  try {
+    return await withRepoLock(repo, input.lockRoot ?? input.tmpRoot, async () => {
+      const mergeCommit = await mergeInTempWorktree(input, baseTip, cloneTip);
+      const mergedFiles = await filesChanged(repo, baseTip, mergeCommit);
+      const advance = await advanceBase({
+        repo,
+        baseBranch,
+        baseTip,
+        mergeCommit,
+        resultBranch: input.resultBranch,
+        message: `kage: merge ${cloneBranch}`,
+      });
+      const notes = describe(input, report.conflicts, taskBase, baseTip);
+      if (advance.kind === 'to_branch') {
+        return {
+          status: 'merged_to_branch',
+          commit: mergeCommit,
+          branch: input.resultBranch,
+          mergedFiles,
+          conflicts: report.conflicts,
+          message:
+            `Merged ${cloneBranch} as ${short(mergeCommit)} on ${input.resultBranch}, not on ${baseBranch}: ${advance.reason}. ` +
+            `Review with \`git diff ${baseBranch} ${input.resultBranch}\` and merge it with \`git merge ${input.resultBranch}\`.${notes}`,
+        };
+      }
+      const where = advance.checkout === null ? '' : ` and updated its checkout at ${advance.checkout}`;
+      return {
+        status: 'merged',
+        commit: mergeCommit,
+        branch: baseBranch,
+        mergedFiles,
+        conflicts: report.conflicts,
+        message: `Merged ${cloneBranch} into ${baseBranch} as ${short(mergeCommit)}${where}.${notes}`,
+      };
+    });
+  } catch (err) {
+    if (!isKageError(err, 'KAGE_GIT_FAILED')) throw err;
+    return nothing('failed', `Merge of ${cloneBranch} into ${baseBranch} failed: ${err.message}`, report.conflicts);
+  }
+}
+
+function describe(input: MergeCloneInput, conflicts: string[], taskBase: string | null, baseTip: string): string {
+  let notes = '';
+  if (conflicts.length > 0) {
+    notes += ` ${conflicts.length} conflicting path(s) resolved in favour of ${input.cloneBranch}: ${conflicts.join(', ')}.`;
+  }
+  if (taskBase !== null && taskBase !== baseTip) {
+    notes += ` ${input.baseBranch} had moved from ${short(taskBase)} to ${short(baseTip)} since the task started.`;
+  }
+  return notes;
+}
+
+/** A temporary worktree inside the repository would show up as untracked files in the user's checkout. */
+async function checkOutsideRepo(repo: string, tmpRoot: string): Promise<void> {
+  const common = realpathSync(await gitCommonDir(repo));
+  const mainTree = basename(common) === '.git' ? dirname(common) : common;
+  await mkdir(tmpRoot, { recursive: true });
+  const rel = relative(mainTree, realpathSync(tmpRoot));
+  if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))) {
+    throw new KageError('KAGE_INVALID_CONFIG', `Expected \`tmpRoot\` outside the repository ${mainTree}, got ${showValue(tmpRoot)}`, {
+      field: 'tmpRoot',
+    });
+  }
+}
+
+/** Builds the merge commit (first parent: the base tip) in a throwaway detached worktree; returns its id. */
+async function mergeInTempWorktree(input: MergeCloneInput, baseTip: string, cloneTip: string): Promise<string> {
+  const { repo } = input;
+  await mkdir(input.tmpRoot, { recursive: true });
+  const tmp = await mkdtemp(join(input.tmpRoot, 'merge-'));
+  try {
+    await runGit(['worktree', 'add', '--detach', tmp, baseTip], { cwd: repo });
+    const strategyArgs = input.strategy === 'theirs' ? ['-X', 'theirs'] : [];
+    const merge = await runGit(
+      [...COMMIT_CONFIG, 'merge', '--no-ff', '--no-edit', '--no-verify', ...strategyArgs, '-m', input.message, cloneTip],
+      { cwd: tmp, allowFail: true },
+    );
+    if (merge.code !== 0) {
+      const unmerged = await unmergedPaths(tmp);
+      if (input.strategy !== 'theirs' || unmerged.size === 0) {
+        throw new KageError('KAGE_GIT_FAILED', `git merge failed in ${tmp}: ${(merge.stderr || merge.stdout).trim().slice(-2000)}`);
+      }
+      await resolveInTheirsFavour(tmp, unmerged);
+      // `commit -m` while MERGE_HEAD exists records both parents; the message is ours, not MERGE_MSG's
+      // (which carries a commented conflict list that --no-edit would keep).
+      await runGit([...COMMIT_CONFIG, 'commit', '--no-verify', '--quiet', '-m', input.message], { cwd: tmp });
+    }
+    const head = await resolveCommit(tmp, 'HEAD');
+    const parent = await resolveCommit(tmp, 'HEAD^1');
+    if (parent !== baseTip) {
+      throw new KageError('KAGE_GIT_FAILED', `git merge in ${tmp} made ${head} on ${parent}, expected it on ${baseTip}`);
+    }
+    return head;
+  } finally {
+    await runGit(['worktree', 'remove', '--force', '--force', tmp], { cwd: repo, allowFail: true });
+    await rm(tmp, { recursive: true, force: true });
+    await runGit(['worktree', 'prune'], { cwd: repo, allowFail: true });
+  }
+}
+
+/** Unmerged index entries: path -> the stages present (1 base, 2 ours, 3 theirs). */
+async function unmergedPaths(worktree: string): Promise<Map<string, Set<number>>> {
+  const res = await runGit(['ls-files', '--unmerged', '-z'], { cwd: worktree });
+  const paths = new Map<string, Set<number>>();
+  for (const entry of res.stdout.split('\0')) {
+    // `<mode> <oid> <stage>\t<path>`
+    const tab = entry.indexOf('\t');
+    if (tab < 0) continue;
+    const stage = Number(entry.slice(0, tab).split(' ')[2]);
+    const path = entry.slice(tab + 1);
+    const stages = paths.get(path) ?? new Set<number>();
+    stages.add(stage);
+    paths.set(path, stages);
+  }
+  return paths;
+}
+
+/**
+ * Resolves what `-X theirs` leaves unmerged (modify/delete, binary add/add, ...): the clone's version
+ * where it has one, deletion where it deleted the path.
+ */
+async function resolveInTheirsFavour(worktree: string, unmerged: Map<string, Set<number>>): Promise<void> {
+  const keep = [...unmerged].filter(([, stages]) => stages.has(3)).map(([path]) => path);
+  const drop = [...unmerged].filter(([, stages]) => !stages.has(3)).map(([path]) => path);
+  // Paths go on stdin (no argv length limit) and literally: a name with `*` is not a glob.
+  const opts = { cwd: worktree, env: { GIT_LITERAL_PATHSPECS: '1' } };
+  const pathspec = ['--pathspec-from-file=-', '--pathspec-file-nul'];
+  if (keep.length > 0) {
+    await runGit(['checkout', '--theirs', ...pathspec], { ...opts, input: keep.join('\0') });
+    await runGit(['add', ...pathspec], { ...opts, input: keep.join('\0') });
+  }
+  if (drop.length > 0) {
+    await runGit(['rm', '--quiet', '--force', '--ignore-unmatch', ...pathspec], { ...opts, input: drop.join('\0') });
+  }
+  const left = await unmergedPaths(worktree);
+  if (left.size > 0) {
+    throw new KageError('KAGE_GIT_FAILED', `Could not resolve ${[...left.keys()].join(', ')} in favour of the clone in ${worktree}`);
+  }
+}

@@ -1,0 +1,294 @@
+// The PostgreSQL store: tasks, clones, events and workers, with LISTEN/NOTIFY for cross-process wake-ups.
+import pg from 'pg';
+import type { CloneRecord, CloneStatus, EventRecord, TaskRecord, TaskStatus } from '../domain/index.js';
+import { KageError } from '../domain/index.js';
+import { sql } from './sql.js';
+import { migrate } from './migrate.js';
+import { cloneAssignments, taskAssignments, toClone, toEvent, toTask, type ClonePatch, type TaskPatch } from './rows.js';
+
+export type { ClonePatch, TaskPatch } from './rows.js';
+
+/** Event ids are handed out and committed under one lock, so a reader resuming after id N never misses a
+ * smaller id committed later (bigserial alone allows that race between concurrent writers). */
+const EVENT_LOCK = 7_270_002;
+
+export interface NewEvent {
+  taskId: string;
+  cloneId: string | null;
+  type: string;
+  payload: Record<string, unknown>;
+}
+
+export interface NewClone {
+  id: string;
+  name: string;
+  agent: string;
+  model: string | null;
+  options: Record<string, unknown>;
+  branch: string;
+  timeoutMs: number;
+}
+
+export interface NewTask {
+  id: string;
+  description: string;
+  repo: string;
+  baseRef: string;
+  baseCommit: string;
+  checkCommand: string | null;
+  setupCommand: string | null;
+  mergeStrategy: TaskRecord['mergeStrategy'];
+  maxRetries: number;
+  retryDelayMs: number;
+  checkTimeoutMs: number;
+  createdBy: string | null;
+}
+
+export interface WorkerRow {
+  id: string;
+  hostname: string;
+  pid: number;
+  heartbeatAgeMs: number;
+}
+
+export interface AgentStats {
+  agent: string;
+  clones: number;
+  succeeded: number;
+  running: number;
+  tokens: number;
+  costUsd: number;
+}
+
+export type ActiveClone = CloneRecord & { taskStatus: TaskStatus };
+
+export class PgStore {
+  readonly pool: pg.Pool;
+  private listener: pg.Client | null = null;
+  private readonly handlers = new Map<string, Set<(payload: string) => void>>();
+  private closed = false;
+
+  constructor(readonly url: string, poolSize = 10) {
+    this.pool = new pg.Pool({ connectionString: url, max: poolSize, idleTimeoutMillis: 10_000 });
+    // An idle client losing its connection must not crash the process; the next query reconnects.
+    this.pool.on('error', () => undefined);
+  }
+
+  async migrate(): Promise<string[]> {
+    try {
+      return await migrate(this.pool);
+    } catch (err) {
+      throw new KageError('KAGE_STORE_UNAVAILABLE', `Cannot prepare the store: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      await this.pool.query('select 1');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async createTask(task: NewTask, clones: NewClone[]): Promise<{ task: TaskRecord; clones: CloneRecord[] }> {
+    return this.tx(async (c) => {
+      const t = await c.query(sql('insert-task'), [task.id, task.description, task.repo, task.baseRef, task.baseCommit,
+        task.checkCommand, task.setupCommand, task.mergeStrategy, task.maxRetries, task.retryDelayMs, task.checkTimeoutMs,
+        task.createdBy]);
+      const rows: CloneRecord[] = [];
+      for (const clone of clones) {
+        const r = await c.query(sql('insert-clone'), [clone.id, task.id, clone.name, clone.agent, clone.model,
+          JSON.stringify(clone.options), clone.branch, clone.timeoutMs]);
+        rows.push(toClone(r.rows[0]));
+      }
+      return { task: toTask(t.rows[0]), clones: rows };
+    });
+  }
+
+  async getTask(id: string): Promise<TaskRecord | null> {
+    const r = await this.pool.query(sql('select-task'), [id]);
+    return r.rows[0] ? toTask(r.rows[0]) : null;
+  }
+
+  /** Tasks whose id starts with `prefix` (at most two: enough to tell unique from ambiguous). */
+  async findTasksByPrefix(prefix: string): Promise<TaskRecord[]> {
+    const r = await this.pool.query(sql('select-tasks-by-prefix'), [prefix.toLowerCase()]);
+    return r.rows.map(toTask);
+  }
+
+  async listTasks(opts: { status?: TaskStatus | null; limit: number; offset: number }): Promise<{ tasks: TaskRecord[]; total: number }> {
+    const [rows, count] = await Promise.all([
+      this.pool.query(sql('list-tasks'), [opts.status ?? null, opts.limit, opts.offset]),
+      this.pool.query(sql('count-tasks'), [opts.status ?? null]),
+    ]);
+    return { tasks: rows.rows.map(toTask), total: count.rows[0].n };
+  }
+
+  async getClones(taskId: string): Promise<CloneRecord[]> {
+    return (await this.pool.query(sql('select-clones'), [taskId])).rows.map(toClone);
+  }
+
+  async getClone(id: string): Promise<CloneRecord | null> {
+    const r = await this.pool.query(sql('select-clone'), [id]);
+    return r.rows[0] ? toClone(r.rows[0]) : null;
+  }
+
+  async claimClone(cloneId: string, attempt: number, workerId: string): Promise<CloneRecord | null> {
+    const r = await this.pool.query(sql('claim-clone'), [cloneId, attempt, workerId]);
+    return r.rows[0] ? toClone(r.rows[0]) : null;
+  }
+
+  async startTask(taskId: string): Promise<void> {
+    await this.pool.query(sql('start-task'), [taskId]);
+  }
+
+  /** Applies a patch; with `onlyIf`, only while the clone is in one of those states. True when a row changed. */
+  async updateClone(id: string, patch: ClonePatch, onlyIf?: readonly CloneStatus[]): Promise<boolean> {
+    return this.update('clones', id, cloneAssignments(patch), onlyIf);
+  }
+
+  async updateTask(id: string, patch: TaskPatch, onlyIf?: readonly TaskStatus[]): Promise<boolean> {
+    return this.update('tasks', id, taskAssignments(patch), onlyIf);
+  }
+
+  private async update(table: 'clones' | 'tasks', id: string, sets: [string, unknown][], onlyIf?: readonly string[]): Promise<boolean> {
+    if (sets.length === 0) return true;
+    const values: unknown[] = [id];
+    const assignments = sets.map(([column, value]) => {
+      values.push(value);
+      return `${column} = $${values.length}`;
+    });
+    let where = 'id = $1';
+    if (onlyIf) {
+      values.push(onlyIf);
+      where += ` and status = any($${values.length}::text[])`;
+    }
+    const r = await this.pool.query(`update ${table} set ${assignments.join(', ')}, updated_at = now() where ${where}`, values);
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  /** Moves the task to judging when every clone is terminal; returns it only to the one caller that did. */
+  async beginJudging(taskId: string): Promise<TaskRecord | null> {
+    const r = await this.pool.query(sql('begin-judging'), [taskId]);
+    return r.rows[0] ? toTask(r.rows[0]) : null;
+  }
+
+  async cancelTask(taskId: string, reason: string): Promise<{ task: TaskRecord; clones: CloneRecord[] } | null> {
+    return this.tx(async (c) => {
+      const t = await c.query(sql('cancel-task'), [taskId, reason]);
+      if (!t.rows[0]) return null;
+      const clones = await c.query(sql('cancel-clones'), [taskId]);
+      return { task: toTask(t.rows[0]), clones: clones.rows.map(toClone) };
+    });
+  }
+
+  async appendEvents(events: NewEvent[]): Promise<EventRecord[]> {
+    if (events.length === 0) return [];
+    return this.tx(async (c) => {
+      await c.query('select pg_advisory_xact_lock($1)', [EVENT_LOCK]);
+      const r = await c.query(sql('insert-events'), [
+        events.map((e) => e.taskId),
+        events.map((e) => e.cloneId),
+        events.map((e) => e.type),
+        events.map((e) => JSON.stringify(e.payload)),
+      ]);
+      return r.rows.map((row, i) => ({ ...events[i]!, id: String(row.id), createdAt: row.created_at }));
+    });
+  }
+
+  async listEvents(taskId: string, afterId = '0', limit = 1000): Promise<EventRecord[]> {
+    return (await this.pool.query(sql('list-events'), [taskId, afterId, limit])).rows.map(toEvent);
+  }
+
+  async upsertWorker(id: string, hostname: string, pid: number): Promise<void> {
+    await this.pool.query(sql('upsert-worker'), [id, hostname, pid]);
+  }
+
+  async deleteWorker(id: string): Promise<void> {
+    await this.pool.query(sql('delete-worker'), [id]);
+  }
+
+  async listWorkers(): Promise<WorkerRow[]> {
+    const r = await this.pool.query(sql('select-workers'));
+    return r.rows.map((w) => ({ id: w.id, hostname: w.hostname, pid: w.pid, heartbeatAgeMs: Number(w.heartbeat_age_ms) }));
+  }
+
+  async activeClones(): Promise<ActiveClone[]> {
+    const r = await this.pool.query(sql('select-active-clones'));
+    return r.rows.map((row) => ({ ...toClone(row), taskStatus: row.task_status }));
+  }
+
+  async unfinishedTasks(): Promise<TaskRecord[]> {
+    return (await this.pool.query(sql('select-unfinished-tasks'))).rows.map(toTask);
+  }
+
+  async agentStats(): Promise<AgentStats[]> {
+    const r = await this.pool.query(sql('task-stats'));
+    return r.rows.map((s) => ({ agent: s.agent, clones: s.clones, succeeded: s.succeeded, running: s.running,
+      tokens: Number(s.tokens), costUsd: Number(s.cost_usd) }));
+  }
+
+  /** Runs `fn` holding a session-level advisory lock; null when another process holds it. */
+  async withTryLock<T>(key: number, fn: () => Promise<T>): Promise<T | null> {
+    const client = await this.pool.connect();
+    try {
+      const got = (await client.query('select pg_try_advisory_lock($1) as ok', [key])).rows[0].ok as boolean;
+      if (!got) return null;
+      try {
+        return await fn();
+      } finally {
+        await client.query('select pg_advisory_unlock($1)', [key]);
+      }
+    } finally {
+      client.release();
+    }
+  }
+
+  async notify(channel: string, payload: string): Promise<void> {
+    await this.pool.query('select pg_notify($1, $2)', [channel, payload]);
+  }
+
+  /** Subscribes to a NOTIFY channel on one shared connection. Notifications are hints: callers re-read tables. */
+  async listen(channel: string, handler: (payload: string) => void): Promise<() => void> {
+    if (!this.listener) {
+      const client = new pg.Client({ connectionString: this.url });
+      client.on('error', () => undefined);
+      client.on('notification', (n) => {
+        for (const h of this.handlers.get(n.channel) ?? []) h(n.payload ?? '');
+      });
+      await client.connect();
+      this.listener = client;
+    }
+    let set = this.handlers.get(channel);
+    if (!set) {
+      set = new Set();
+      this.handlers.set(channel, set);
+      await this.listener.query(`listen ${pg.escapeIdentifier(channel)}`);
+    }
+    set.add(handler);
+    return () => set!.delete(handler);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.listener) await this.listener.end().catch(() => undefined);
+    await this.pool.end();
+  }
+
+  private async tx<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('begin');
+      const result = await fn(client);
+      await client.query('commit');
+      return result;
+    } catch (err) {
+      await client.query('rollback').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+}
