@@ -67,11 +67,13 @@ async function crash({ stream }: FakeContext): Promise<number> {
   return new Promise<number>(() => {});
 }
 
-async function hang({ stream }: FakeContext): Promise<number> {
+async function hang({ stream, workspace }: FakeContext): Promise<number> {
   // Ignoring SIGTERM (here and in the child) forces the supervisor's SIGKILL of the whole group.
   process.on('SIGTERM', () => {});
   const child = spawn(process.execPath, ['-e', "process.on('SIGTERM',()=>{});setInterval(()=>{},1000)"], { stdio: 'ignore' });
   await stream.record({ type: 'system', subtype: 'fake_child', pid: child.pid ?? null, session_id: stream.sessionId });
+  // Also on disk, so a test can find the grandchild from the clone's committed leftovers.
+  workspace.write('.fake-child.pid', `${child.pid ?? ''}\n`);
   await stream.text('Thinking...');
   setInterval(() => {}, 60_000);
   return new Promise<number>(() => {});

@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, sy
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { AgentEvent } from '../domain/index.js';
 import { createClaudeStreamParser } from './claude-stream-parser.js';
 import { DEMO_BUG_FILE, DEMO_BUGGY_LINE, DEMO_FIXED_LINE, DEMO_MATH_JS, DEMO_README, DEMO_REPO_FILES } from './demo-repo-files.js';
@@ -13,22 +13,6 @@ import { fakeAdapter, fakeAgentPath } from './fake.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const AGENT = fakeAgentPath();
-
-/** Builds dist/ when the compiled agent is missing or older than its sources. */
-function ensureBuilt(): void {
-  const sources = ['src/agents', 'src/domain'].flatMap((dir) =>
-    readdirSync(path.join(ROOT, dir))
-      .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
-      .map((f) => path.join(ROOT, dir, f)),
-  );
-  const newest = Math.max(...sources.map((f) => statSync(f).mtimeMs));
-  const built = statSync(AGENT, { throwIfNoEntry: false });
-  if (built !== undefined && built.mtimeMs >= newest) return;
-  // Other modules' type errors must not block this test: tsc still emits, so check the output instead.
-  spawnSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'ignore' });
-  spawnSync(process.execPath, ['scripts/postbuild.mjs'], { cwd: ROOT, stdio: 'ignore' });
-  if (statSync(AGENT, { throwIfNoEntry: false }) === undefined) throw new Error(`build did not produce ${AGENT}`);
-}
 
 interface Run {
   code: number | null;
@@ -70,7 +54,7 @@ function tempDir(files: Readonly<Record<string, string>> = {}): string {
   return dir;
 }
 
-beforeAll(ensureBuilt);
+
 afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });

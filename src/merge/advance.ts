@@ -25,7 +25,7 @@ export type AdvanceResult =
   /** The merge commit is on `resultBranch` only; `reason` says why the base branch was left alone. */
   | { kind: 'to_branch'; reason: string };
 
-interface WorktreeEntry {
+export interface WorktreeEntry {
   path: string;
   branch: string | null;
   prunable: boolean;
