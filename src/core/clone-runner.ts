@@ -125,7 +125,10 @@ async function runAttempt(ctx: CoreContext, task: TaskRecord, clone: CloneRecord
       timeoutMs: clone.timeoutMs,
       killGraceMs: ctx.config.killGraceMs,
       signal: running.controller.signal,
-      onSpawn: (pid) => void store.updateClone(clone.id, { pid }),
+      onSpawn: (pid) => {
+        void store.updateClone(clone.id, { pid });
+        events.emit(task.id, clone.id, 'agent_spawned', { name: clone.name, pid, argv0: command.argv[0] });
+      },
       onLine: (line, stream) => onEvents(parser.line(line, stream)),
     });
     // Whatever the agent left running in its group (a dev server, a watcher) ends with it.
