@@ -7,6 +7,7 @@ import { isProcessAlive, killProcessGroup } from '../process/supervisor.js';
 import { jobExpirySeconds, type CoreContext } from './context.js';
 import { finalizeTask } from './finalizer.js';
 import { removeWorktree } from './clone-runner.js';
+import { taskShortId } from './branches.js';
 
 const RECOVERY_LOCK = 7_270_003;
 /** A worker on another machine is presumed dead after this long without a heartbeat. */
@@ -95,6 +96,7 @@ async function reconcile(ctx: CoreContext): Promise<RecoveryReport> {
   }
 
   const known = new Set((await store.activeClones()).map((c) => c.worktree).filter((p): p is string => !!p));
-  report.sweptWorktrees = await ctx.worktrees.sweepOrphans(known);
+  const activeTasks = new Set((await store.unfinishedTasks()).map((t) => taskShortId(t.id)));
+  report.sweptWorktrees = await ctx.worktrees.sweepOrphans(known, activeTasks);
   return report;
 }

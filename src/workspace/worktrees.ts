@@ -36,7 +36,11 @@ export interface WorktreeManager {
   remove(repo: string, path: string): Promise<void>;
   commitLeftovers(worktreePath: string, message: string): Promise<string>;
   diffStats(cwd: string, baseCommit: string, headCommit: string): Promise<DiffStats>;
-  sweepOrphans(knownPaths: Set<string>): Promise<string[]>;
+  /**
+   * Removes worktree directories no live clone owns. `activeTasks` (task short ids) protects every
+   * worktree of an unfinished task, including one created a moment ago and not yet recorded.
+   */
+  sweepOrphans(knownPaths: Set<string>, activeTasks?: Set<string>): Promise<string[]>;
   listWorktreesOnDisk(): string[];
 }
 
@@ -211,7 +215,7 @@ export function createWorktreeManager(options: WorktreeManagerOptions): Worktree
     return level.sort();
   }
 
-  async function sweepOrphans(knownPaths: Set<string>): Promise<string[]> {
+  async function sweepOrphans(knownPaths: Set<string>, activeTasks: Set<string> = new Set()): Promise<string[]> {
     const known = new Set<string>();
     for (const p of knownPaths) {
       known.add(resolve(p));
@@ -220,6 +224,7 @@ export function createWorktreeManager(options: WorktreeManagerOptions): Worktree
     const removed: string[] = [];
     for (const dir of listWorktreesOnDisk()) {
       if (known.has(dir) || known.has(realpathOr(dir))) continue;
+      if (activeTasks.has(basename(dirname(dir)))) continue;
       // A full repository (a `.git` directory) was not made by kage: leave it alone.
       if (existsSync(join(dir, '.git')) && statSync(join(dir, '.git')).isDirectory()) continue;
       const common = readWorktreeCommonDir(dir);

@@ -2,10 +2,10 @@
 // the real `kage` CLI as a child process, and waiting for states with a timeout (no sleeps).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { inject } from 'vitest';
@@ -124,4 +124,25 @@ export function spawnKage(args: string[], env: Record<string, string>): ChildPro
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
   return Object.assign(child, { output: () => output });
+}
+
+/** Waits for a background process to exit; fails with its output so far when it does not. */
+export async function waitForExit(child: ChildProcess & { output: () => string }, what: string, timeoutMs = 30_000): Promise<number | null> {
+  if (child.exitCode === null && child.signalCode === null) {
+    await waitFor(`${what} to exit`, async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return true;
+      throw new Error(`still running; output: ${child.output().slice(-800)}`);
+    }, timeoutMs);
+  }
+  return child.exitCode;
+}
+
+/** Clone worktree directories under KAGE_HOME/worktrees (dot-directories hold locks, not worktrees). */
+export function worktreeDirs(home: string): string[] {
+  const root = join(home, 'worktrees');
+  if (!existsSync(root)) return [];
+  return readdirSync(root, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => join(e.parentPath, e.name))
+    .filter((p) => !relative(root, p).split(sep).some((part) => part.startsWith('.')));
 }

@@ -48,7 +48,8 @@ export function registerActions(program: Command, globals: () => GlobalFlags): v
         const { store, worktrees } = kage.ctx;
         const active = await store.activeClones();
         const known = new Set(active.map((c) => c.worktree).filter((p): p is string => !!p));
-        const swept = flags.dryRun ? [] : await worktrees.sweepOrphans(known);
+        const activeTasks = new Set((await store.unfinishedTasks()).map((t) => shortId(t.id)));
+        const swept = flags.dryRun ? [] : await worktrees.sweepOrphans(known, activeTasks);
         let branches = 0;
         let offset = 0;
         for (;;) {
