@@ -19,30 +19,10 @@ export interface NewEvent {
   payload: Record<string, unknown>;
 }
 
-export interface NewClone {
-  id: string;
-  name: string;
-  agent: string;
-  model: string | null;
-  options: Record<string, unknown>;
-  branch: string;
-  timeoutMs: number;
-}
+export type NewClone = Pick<CloneRecord, 'id' | 'name' | 'agent' | 'model' | 'options' | 'branch' | 'timeoutMs'>;
 
-export interface NewTask {
-  id: string;
-  description: string;
-  repo: string;
-  baseRef: string;
-  baseCommit: string;
-  checkCommand: string | null;
-  setupCommand: string | null;
-  mergeStrategy: TaskRecord['mergeStrategy'];
-  maxRetries: number;
-  retryDelayMs: number;
-  checkTimeoutMs: number;
-  createdBy: string | null;
-}
+export type NewTask = Pick<TaskRecord, 'id' | 'description' | 'repo' | 'baseRef' | 'baseCommit' | 'checkCommand' |
+  'setupCommand' | 'mergeStrategy' | 'maxRetries' | 'retryDelayMs' | 'checkTimeoutMs' | 'createdBy'>;
 
 export interface WorkerRow {
   id: string;
