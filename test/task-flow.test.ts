@@ -236,6 +236,56 @@ describe('a task end to end', () => {
     expect(stored).toBeLessThan(1_000_000);
   });
 
+  it('reports conflicting edits between clones and still merges the best one cleanly', async () => {
+    const repo = await makeRepo({ 'config.txt': 'base\n' });
+    const { task } = await kage.tasks.createTask({
+      description: 'change the config', repo, mergeStrategy: 'auto',
+      clones: [
+        { agent: 'fake', name: 'short', options: { behaviour: 'conflict', file: 'config.txt', content: 'a\n' } },
+        { agent: 'fake', name: 'long', options: { behaviour: 'conflict', file: 'config.txt', content: 'b\nb\nb\n' } },
+      ],
+    });
+    const done = await finished(task.id);
+    expect(done.status).toBe('completed');
+    expect(done.bestClone).toBe('short');
+    expect(readFileSync(join(repo, 'config.txt'), 'utf8')).toBe('a\n');
+    const report = (await kage.ctx.store.listEvents(task.id)).find((e) => e.type === 'conflict_report')!.payload;
+    const pairs = report.pairs as { a: string; b: string; conflicts: string[] }[];
+    expect(pairs).toHaveLength(1);
+    expect([pairs[0]!.a, pairs[0]!.b].sort()).toEqual(['long', 'short']);
+    expect(pairs[0]!.conflicts).toEqual(['config.txt']);
+    expect(report.vsBase).toEqual({ short: [], long: [] });
+  });
+
+  it('runs the setup command in each worktree before the agent, and fails the clone when setup fails', async () => {
+    const repo = await makeRepo();
+    const ok = await kage.tasks.createTask({
+      description: 'with setup', repo, setupCommand: 'echo prepared > .setup-ran && mkdir -p deps && echo x > deps/lib.js',
+      checkCommand: 'test -f .setup-ran && test -f deps/lib.js',
+      clones: [{ agent: 'fake', options: { behaviour: 'ok' } }],
+    });
+    const done = await finished(ok.task.id);
+    expect(done.status).toBe('completed');
+    // The check saw what setup made, but setup's files are not committed as the agent's work.
+    expect((await kage.ctx.store.getClone(ok.clones[0]!.id))!.checkStatus).toBe('passed');
+    expect(existsSync(join(repo, 'kage-fake.txt'))).toBe(true);
+    expect(existsSync(join(repo, '.setup-ran'))).toBe(false);
+    expect(existsSync(join(repo, 'deps'))).toBe(false);
+
+    const bad = await kage.tasks.createTask({
+      description: 'broken setup', repo, setupCommand: 'exit 7', maxRetries: 2,
+      clones: [{ agent: 'fake', options: { behaviour: 'ok' } }],
+    });
+    const failed = await finished(bad.task.id);
+    expect(failed.status).toBe('failed');
+    const clone = (await kage.ctx.store.getClone(bad.clones[0]!.id))!;
+    expect(clone.status).toBe('failed');
+    expect(clone.retries).toBe(0);
+    expect(clone.error).toMatch(/Setup command failed \(exit 7\)/);
+    const types = (await kage.ctx.store.listEvents(bad.task.id)).map((e) => e.type);
+    expect(types).not.toContain('agent_spawned');
+  });
+
   it('rejects unknown agents, missing repos and bad refs without storing anything', async () => {
     const repo = await makeRepo();
     const before = (await kage.ctx.store.listTasks({ limit: 1, offset: 0 })).total;

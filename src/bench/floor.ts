@@ -17,6 +17,8 @@ export interface FloorRepo {
   worktreeRoot: string;
   /** HOME given to the agent processes. */
   agentHome: string;
+  /** The agent's environment: the one kage's clone runner builds, so both spawn the same process. */
+  env: Record<string, string>;
 }
 
 export interface FloorTask {
@@ -49,14 +51,14 @@ function runAgent(argv: string[], cwd: string, env: Record<string, string>): Pro
     child.on('error', reject);
     child.on('close', (code, signal) => {
       if (code === 0) resolve();
-      else reject(new Error(`fake agent exited with ${code ?? signal} in ${cwd}: ${stderr.slice(-300)}`));
+      else reject(new Error(`fake agent exited with ${code ?? signal} in ${cwd}: ${stderr.slice(0, 600)}`));
     });
   });
 }
 
 export function createFloor(target: FloorRepo) {
   const withRepoLock = createMutex();
-  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: target.agentHome };
+  const env = target.env;
 
   async function runClone(task: FloorTask, index: number): Promise<string> {
     const branch = `floor/${task.label}/c${index}`;

@@ -65,11 +65,14 @@ async function runAttempt(ctx: CoreContext, task: TaskRecord, clone: CloneRecord
   let costUsd = 0;
   let durationMs = 0;
   let exit: { exitCode: number | null; exitSignal: string | null } = { exitCode: null, exitSignal: null };
+  /** What the setup command created (node_modules, build output) is not the agent's work: never committed. */
+  let setupPaths: string[] = [];
 
   if (task.setupCommand) {
     events.emit(task.id, clone.id, 'setup_started', { command: task.setupCommand });
     const setup = await runCheck({ command: task.setupCommand, cwd: worktree.path, env: childEnv(ctx, home),
       timeoutMs: task.checkTimeoutMs, killGraceMs: ctx.config.killGraceMs, signal: running.controller.signal });
+    setupPaths = await ctx.worktrees.untrackedPaths(worktree.path);
     events.emit(task.id, clone.id, 'setup_finished', { status: setup.status, exitCode: setup.exitCode, output: setup.output.slice(-2000) });
     if (setup.status !== 'passed') {
       failure = running.controller.signal.aborted
@@ -144,7 +147,8 @@ async function runAttempt(ctx: CoreContext, task: TaskRecord, clone: CloneRecord
   }
 
   // Whatever the agent left, succeeded or not, is kept on the clone's branch.
-  const head = await ctx.worktrees.commitLeftovers(worktree.path, `kage: ${clone.name} attempt ${clone.attempt + 1}\n\n${firstLine(task.description)}`);
+  const head = await ctx.worktrees.commitLeftovers(worktree.path,
+    `kage: ${clone.name} attempt ${clone.attempt + 1}\n\n${firstLine(task.description)}`, setupPaths);
   const diff = await ctx.worktrees.diffStats(worktree.path, task.baseCommit, head);
   await store.updateClone(clone.id, { ...exit, usage, costUsd, durationMs, diff, headCommit: head, pid: null });
 

@@ -34,7 +34,10 @@ export interface WorktreeManager {
   readonly root: string;
   add(input: AddWorktreeInput): Promise<Worktree>;
   remove(repo: string, path: string): Promise<void>;
-  commitLeftovers(worktreePath: string, message: string): Promise<string>;
+  /** Commits everything uncommitted except `exclude` (paths the setup command created); returns HEAD. */
+  commitLeftovers(worktreePath: string, message: string, exclude?: readonly string[]): Promise<string>;
+  /** Untracked paths (directories collapsed), e.g. to remember what a setup command created. */
+  untrackedPaths(worktreePath: string): Promise<string[]>;
   diffStats(cwd: string, baseCommit: string, headCommit: string): Promise<DiffStats>;
   /**
    * Removes worktree directories no live clone owns. `activeTasks` (task short ids) protects every
@@ -179,9 +182,10 @@ export function createWorktreeManager(options: WorktreeManagerOptions): Worktree
     removeEmptyParents(target);
   }
 
-  async function commitLeftovers(worktreePath: string, message: string): Promise<string> {
+  async function commitLeftovers(worktreePath: string, message: string, exclude: readonly string[] = []): Promise<string> {
     // Staging touches only this worktree's own index, so it runs outside the repository lock.
-    await runGit(['add', '-A'], { cwd: worktreePath });
+    const pathspec = exclude.length > 0 ? ['--', '.', ...exclude.map((p) => `:(exclude,literal)${p}`)] : [];
+    await runGit(['add', '-A', ...pathspec], { cwd: worktreePath });
     const staged = await runGit(['diff', '--cached', '--quiet'], { cwd: worktreePath, allowFail: true });
     if (staged.code > 1) {
       throw new KageError('KAGE_GIT_FAILED', `git diff --cached --quiet failed in ${worktreePath}: ${staged.stderr.trim()}`);
@@ -192,6 +196,11 @@ export function createWorktreeManager(options: WorktreeManagerOptions): Worktree
       });
     }
     return resolveCommit(worktreePath, 'HEAD');
+  }
+
+  async function untrackedPaths(worktreePath: string): Promise<string[]> {
+    const out = await runGit(['status', '--porcelain', '-z', '--untracked-files=normal'], { cwd: worktreePath });
+    return out.stdout.split('\0').filter((entry) => entry.startsWith('?? ')).map((entry) => entry.slice(3).replace(/\/$/, ''));
   }
 
   function listWorktreesOnDisk(): string[] {
@@ -248,6 +257,7 @@ export function createWorktreeManager(options: WorktreeManagerOptions): Worktree
     add,
     remove,
     commitLeftovers,
+    untrackedPaths,
     diffStats,
     sweepOrphans,
     listWorktreesOnDisk,
