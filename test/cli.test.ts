@@ -5,6 +5,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isProcessGroupAlive } from '../src/process/supervisor.js';
 import { runGit } from '../src/workspace/git.js';
 import {
   freshDatabase,
@@ -60,14 +61,14 @@ async function showFile(repo: string, rev: string, path: string): Promise<string
 
 /** Every `postmaster.pid` below the given directories. */
 function postmasterPidFiles(dirs: string[]): string[] {
-  const found: string[] = [];
+  const found = new Set<string>();
   for (const dir of dirs) {
     if (!existsSync(dir)) continue;
     for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
-      if (entry.isFile() && entry.name === 'postmaster.pid') found.push(join(entry.parentPath, entry.name));
+      if (entry.isFile() && entry.name === 'postmaster.pid') found.add(join(entry.parentPath, entry.name));
     }
   }
-  return found;
+  return [...found];
 }
 
 /** Postmasters (`postgres -D <dataDir>`) running for this data directory, found through /proc. */
@@ -265,10 +266,11 @@ describe('kage on a PostgreSQL server given by DATABASE_URL', () => {
       throw new Error(`output so far: ${run.output().slice(-500)}`);
     }, 20_000);
     const short = id.slice(0, 8);
-    await waitFor('a running clone', async () => {
+    const agentPids = await waitFor('both agents running', async () => {
       const task = await taskStatus(id, env);
-      if (task.clones.some((c) => c.status === 'running')) return task;
-      throw new Error(`task ${task.status}, clones ${task.clones.map((c) => `${c.name}=${c.status}`).join(' ')}`);
+      const pids = task.clones.filter((c) => c.status === 'running' && c.pid !== null).map((c) => c.pid!);
+      if (pids.length === 2) return pids;
+      throw new Error(`task ${task.status}, clones ${task.clones.map((c) => `${c.name}=${c.status}/pid ${c.pid}`).join(' ')}`);
     }, 20_000);
 
     const list = await kageCli(['status'], env);
@@ -304,6 +306,8 @@ describe('kage on a PostgreSQL server given by DATABASE_URL', () => {
     expect(after.status).toBe('cancelled');
     expect(after.clones.map((c) => [c.name, c.status]).sort()).toEqual([['fake', 'cancelled'], ['fake-2', 'cancelled']]);
     expect(after.clones.every((c) => c.pid === null)).toBe(true);
+    expect(agentPids.filter((pid) => isProcessGroupAlive(pid))).toEqual([]);
+    expect(worktreeDirs(home)).toEqual([]);
 
     const again = await kageCli(['cancel', id], env);
     expect(again.code).not.toBe(0);
