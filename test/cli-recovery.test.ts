@@ -80,7 +80,7 @@ describe('kage after failures', () => {
   it('a crash mid-task is reconciled at the next start', async () => {
     const repo = await makeRepo();
     const run = spawnKage(['run', 'slow work', '--repo', repo, '--agent', 'fake', '--option', 'behaviour=slow',
-      '--option', 'delayMs=5000', '--retries', '1'], env);
+      '--option', 'delayMs=1500', '--retries', '1'], env);
     children.push(run);
     const id = await waitFor('the task id on the first line', async () => {
       const found = /^Task ([0-9a-f-]{36}): /m.exec(run.output())?.[1];
