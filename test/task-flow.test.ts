@@ -204,9 +204,11 @@ describe('a task end to end', () => {
     const { task, clones } = await kage.tasks.createTask({
       description: 'hang forever', repo, clones: [{ agent: 'fake', options: { behaviour: 'hang' } }, { agent: 'fake', options: { behaviour: 'hang' } }],
     });
-    const pids = await waitFor('both agents to spawn', async () => {
-      const spawned = (await kage.ctx.store.listEvents(task.id)).filter((e) => e.type === 'agent_spawned');
-      return spawned.length === 2 ? spawned.map((e) => e.payload.pid as number) : undefined;
+    // Both agents have started their child (and written its pid) once they say "Thinking...".
+    const pids = await waitFor('both agents to start their child', async () => {
+      const events = await kage.ctx.store.listEvents(task.id);
+      const thinking = events.filter((e) => e.type === 'agent_message' && e.payload.text === 'Thinking...');
+      return thinking.length === 2 ? events.filter((e) => e.type === 'agent_spawned').map((e) => e.payload.pid as number) : undefined;
     });
     await kage.tasks.cancelTask(task.id);
     const done = await finished(task.id);
