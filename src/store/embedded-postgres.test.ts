@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import {
@@ -13,7 +14,7 @@ import {
   type EmbeddedPostgresInfo,
 } from './embedded-postgres.js';
 
-const BUILT_MODULE = '/work/main/dist/store/embedded-postgres.js';
+const BUILT_MODULE = fileURLToPath(new URL('../../dist/store/embedded-postgres.js', import.meta.url));
 const isRoot = process.getuid?.() === 0;
 
 let root: string;
@@ -41,9 +42,9 @@ interface ChildRun {
   stderr: string;
 }
 
-function runChild(script: string, home: string, timeoutMs: number): Promise<ChildRun> {
+function runChild(script: string, home: string, timeoutMs: number, user?: { uid: number; gid: number }): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, home], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [script, home], { stdio: ['ignore', 'pipe', 'pipe'], ...(user ?? {}) });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -164,5 +165,34 @@ describe('embedded postgres', () => {
     expect(messages.some((msg) => msg.includes(dirname(info.dataDir)))).toBe(true);
     expect(await selectOne(info.url)).toBe(1);
     expect((await ensureEmbeddedPostgres({ home })).port).toBe(info.port);
+  });
+});
+
+describe.runIf(isRoot)('as a normal user', () => {
+  it('initialises and runs the server as an unprivileged user in that user\'s own home', async () => {
+    const nobody = { uid: 65534, gid: 65534 };
+    const home = newHome('normal-user');
+    const { mkdir, chown } = await import('node:fs/promises');
+    await mkdir(home, { recursive: true });
+    await chown(home, nobody.uid, nobody.gid);
+    const script = join(root, 'as-user.mjs');
+    await writeFile(script,
+      `import { ensureEmbeddedPostgres, stopEmbeddedPostgres } from ${JSON.stringify(BUILT_MODULE)};\n` +
+      `import pg from ${JSON.stringify(fileURLToPath(new URL('../../node_modules/pg/lib/index.js', import.meta.url)))};\n` +
+      'const home = process.argv[2];\n' +
+      'const info = await ensureEmbeddedPostgres({ home });\n' +
+      'const client = new pg.Client({ connectionString: info.url }); await client.connect();\n' +
+      'const user = (await client.query("select current_user as u")).rows[0].u; await client.end();\n' +
+      'const stopped = await stopEmbeddedPostgres({ home });\n' +
+      'console.log(JSON.stringify({ uid: process.getuid(), dataDir: info.dataDir, user, stopped }));\n');
+    await chmod(script, 0o644);
+    const run = await runChild(script, home, 60_000, nobody);
+    expect(run.code, run.stderr).toBe(0);
+    const out = JSON.parse(run.stdout.trim().split('\n').pop()!) as { uid: number; dataDir: string; user: string; stopped: boolean };
+    expect(out.uid).toBe(65534);
+    expect(out.user).toBe('kage');
+    expect(out.stopped).toBe(true);
+    expect(out.dataDir.startsWith(home)).toBe(true);
+    expect(statSync(out.dataDir).uid).toBe(65534);
   });
 });
