@@ -21,7 +21,7 @@ export function createProgressView(out: NodeJS.WriteStream, taskId: string): Pro
   return {
     update(clones) {
       if (tty) {
-        const width = out.columns         const width = out.columns ?? 120;        const width = out.columns ?? 120; out.columns > 20 ? out.columns : 120;
+        const width = out.columns && out.columns > 20 ? out.columns : 120;
         const lines = [`task ${taskId.slice(0, 8)}  ${((Date.now() - started) / 1000).toFixed(1)}s`, ...clones.map(lineFor)]
           .map((l) => (l.length > width - 1 ? `${l.slice(0, width - 2)}…` : l));
         let text = drawnLines > 0 ? `\x1b[${drawnLines}A` : '';
