@@ -38,6 +38,8 @@ function sample(): MemorySample {
 
 export async function measureMemory(kage: Kage, runner: KageTaskRunner, opts: {
   repo: string;
+  /** The file every task rewrites (see TASK_FILE). */
+  file: string;
   tasks: number;
   checkpoint: number;
   progress: (msg: string) => void;
@@ -48,7 +50,7 @@ export async function measureMemory(kage: Kage, runner: KageTaskRunner, opts: {
   const startedAt = performance.now();
   for (let i = 1; i <= opts.tasks; i++) {
     const result = await runner.run({ repo: opts.repo, clones: 1, description: `memory task ${i}`,
-      options: { behaviour: 'ok', file: `mem/${i}.txt` } });
+      options: { behaviour: 'ok', file: opts.file, content: `memory task ${i}\n` } });
     if (result.status !== 'completed') failed++;
     latencies.push(result.elapsedMs);
     // The last clone job's handler returns just after the task finishes; measure with nothing in flight.

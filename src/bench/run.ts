@@ -22,6 +22,12 @@ import { ratio, round, summarize } from './stats.js';
 const TARGETS = { overhead_ratio_max: 1.5, rss_growth_mb_max: 5, worktrees_left: 0 };
 const CONCURRENCY = 8;
 const TASK_TIMEOUT_MS = 120_000;
+/**
+ * Every task rewrites this one file with new content, so each merge changes something while the
+ * repository keeps its size: a file per task would make every checkout, and so every task, slower than
+ * the one before, measuring the repository's growth instead of the orchestrator.
+ */
+const TASK_FILE = 'bench.txt';
 const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 const progress = (msg: string): void => void process.stderr.write(`bench: ${msg}\n`);
@@ -45,11 +51,12 @@ async function measureLatency(kage: Kage, runner: KageTaskRunner, opts: BenchOpt
     // Nothing of the previous task may still be in flight (its last job handler returns just after it finishes).
     await kage.runtime.idle(30_000);
     return runner.run({ repo: dirs.kageRepo, clones, description: `bench task ${seq}`,
-      options: { behaviour: 'ok', file: `bench/k${seq}.txt` } });
+      options: { behaviour: 'ok', file: TASK_FILE, content: `kage task ${seq}\n` } });
   };
   const floorTask = (clones: number) => {
     seq++;
-    return floor.run({ label: `f${seq}`, clones, prompt: `bench task ${seq}`, options: { behaviour: 'ok', file: `bench/f${seq}.txt` } });
+    return floor.run({ label: `f${seq}`, clones, prompt: `bench task ${seq}`,
+      options: { behaviour: 'ok', file: TASK_FILE, content: `floor task ${seq}\n` } });
   };
 
   const latency: Record<string, unknown> = {};
@@ -108,7 +115,7 @@ async function main(): Promise<void> {
     const runner = createKageTaskRunner(kage, { timeoutMs: TASK_TIMEOUT_MS });
     const { latency, failures, floorLeft } = await measureLatency(kage, runner, opts, { tmp, kageRepo });
     progress(`memory: ${opts.memoryTasks} sequential one-clone tasks, sampled after ${opts.memoryCheckpoint} and ${opts.memoryTasks}`);
-    const memory = await measureMemory(kage, runner, { repo: kageRepo, tasks: opts.memoryTasks, checkpoint: opts.memoryCheckpoint, progress });
+    const memory = await measureMemory(kage, runner, { repo: kageRepo, file: TASK_FILE, tasks: opts.memoryTasks, checkpoint: opts.memoryCheckpoint, progress });
     runner.stop();
     await kage.runtime.idle(30_000);
 
