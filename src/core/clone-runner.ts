@@ -12,6 +12,7 @@ import { killProcessGroup, runProcess } from '../process/supervisor.js';
 import type { CloneJob } from '../queue/clone-queue.js';
 import { jobExpirySeconds, type CoreContext, type RunningClone } from './context.js';
 import { finalizeTask } from './finalizer.js';
+import type { ClonePatch } from '../store/pg-store.js';
 import { summarizeAgentEvent } from './event-summary.js';
 
 const LIVE_STATES: readonly CloneStatus[] = ['preparing', 'running'];
@@ -34,7 +35,6 @@ export async function runCloneJob(ctx: CoreContext, job: CloneJob): Promise<void
   if (!clone) return; // stale job: cancelled, already running elsewhere, or superseded by a later attempt
   const task = await ctx.store.getTask(job.taskId);
   if (!task) return;
-  await ctx.store.startTask(task.id);
   const running: RunningClone = { taskId: task.id, controller: new AbortController(), stopReason: null };
   ctx.running.set(clone.id, running);
   try {
@@ -57,7 +57,8 @@ async function runAttempt(ctx: CoreContext, task: TaskRecord, clone: CloneRecord
   events.emit(task.id, clone.id, 'clone_started', { name: clone.name, agent: clone.agent, attempt: clone.attempt + 1 });
   const adapter = ctx.agents.get(clone.agent);
   const worktree = await ctx.worktrees.add({ repo: task.repo, taskId: task.id, cloneName: clone.name, baseCommit: task.baseCommit });
-  await store.updateClone(clone.id, { worktree: worktree.path, lastEvent: 'worktree ready' });
+  // Recorded before setup runs (setup may take minutes) so recovery and `kage status` know where it is.
+  if (task.setupCommand) await store.updateClone(clone.id, { worktree: worktree.path, lastEvent: 'running setup' });
   const home = cloneHome(ctx, clone.id);
 
   let failure: Failure | null = null;
@@ -96,7 +97,7 @@ async function runAttempt(ctx: CoreContext, task: TaskRecord, clone: CloneRecord
     };
     const command = adapter.buildCommand(input);
     await preparePrivateHome(home, command.homeFiles);
-    await store.updateClone(clone.id, { status: 'running', lastEvent: 'agent starting' }, LIVE_STATES);
+    await store.updateClone(clone.id, { status: 'running', worktree: worktree.path, lastEvent: 'agent starting' }, LIVE_STATES);
     events.emit(task.id, clone.id, 'clone_status', { name: clone.name, status: 'running' });
 
     const parser = adapter.createParser();
@@ -143,23 +144,22 @@ async function runAttempt(ctx: CoreContext, task: TaskRecord, clone: CloneRecord
     if (failure.kind === 'none' && result.exitCode !== 0) {
       failure = { kind: 'exit_error', transient: false, message: `Exited with code ${result.exitCode}: ${result.stderrTail.slice(-300)}` };
     }
-    if (lastSummary) await store.updateClone(clone.id, { lastEvent: lastSummary });
   }
 
   // Whatever the agent left, succeeded or not, is kept on the clone's branch.
   const head = await ctx.worktrees.commitLeftovers(worktree.path,
     `kage: ${clone.name} attempt ${clone.attempt + 1}\n\n${firstLine(task.description)}`, setupPaths);
   const diff = await ctx.worktrees.diffStats(worktree.path, task.baseCommit, head);
-  await store.updateClone(clone.id, { ...exit, usage, costUsd, durationMs, diff, headCommit: head, pid: null });
+  const outcome: ClonePatch = { ...exit, usage, costUsd, durationMs, diff, headCommit: head, pid: null };
 
   if (running.stopReason === 'shutdown') {
     // This process is stopping: hand the clone back to the queue without using up a retry.
-    await requeue(ctx, task, clone, { countsAsRetry: false, reason: 'worker stopped; attempt handed back', delayMs: 0 });
+    await requeue(ctx, task, clone, outcome, { countsAsRetry: false, reason: 'worker stopped; attempt handed back', delayMs: 0 });
     return;
   }
   const cancelled = running.stopReason === 'cancel' || failure?.kind === 'cancelled';
   if (!cancelled && failure && failure.kind !== 'none' && failure.transient && clone.retries < task.maxRetries) {
-    await requeue(ctx, task, clone, {
+    await requeue(ctx, task, clone, outcome, {
       countsAsRetry: true,
       reason: failure.message ?? failure.kind,
       delayMs: retryDelayMs(task.retryDelayMs, clone.retries),
@@ -181,21 +181,23 @@ async function runAttempt(ctx: CoreContext, task: TaskRecord, clone: CloneRecord
         durationMs: result.durationMs, output: result.output.slice(-2000) });
     }
   }
-  await removeWorktree(ctx, task, clone.id, worktree.path);
+  await removeWorktree(ctx, task, clone.id, worktree.path, false);
   const error = status === 'succeeded' ? null : failure?.message ?? (cancelled ? 'Cancelled' : null);
-  await store.updateClone(clone.id, { status, error, ...check, finishedAt: new Date(), worktree: null,
-    lastEvent: status === 'succeeded' ? 'finished' : error ?? status }, LIVE_STATES);
-  if (cancelled) await store.updateClone(clone.id, { ...check, worktree: null });
+  const final: ClonePatch = { ...outcome, ...check, worktree: null, lastEvent: status === 'succeeded' ? 'finished' : error ?? status };
+  const moved = await store.updateClone(clone.id, { ...final, status, error, finishedAt: new Date() }, LIVE_STATES);
+  // A cancel already set the clone's state; its results are still recorded.
+  if (!moved) await store.updateClone(clone.id, final);
   events.emit(task.id, clone.id, 'clone_finished', {
     name: clone.name, status, error, exitCode: exit.exitCode, files: diff.files.length, insertions: diff.insertions,
     deletions: diff.deletions, tokens: usage, costUsd, durationMs, checkStatus: check.checkStatus,
   });
 }
 
-async function requeue(ctx: CoreContext, task: TaskRecord, clone: CloneRecord,
+async function requeue(ctx: CoreContext, task: TaskRecord, clone: CloneRecord, outcome: ClonePatch,
   opts: { countsAsRetry: boolean; reason: string; delayMs: number }): Promise<void> {
   const attempt = clone.attempt + 1;
   const moved = await ctx.store.updateClone(clone.id, {
+    ...outcome,
     status: opts.countsAsRetry ? 'retrying' : 'queued',
     attempt,
     retries: clone.retries + (opts.countsAsRetry ? 1 : 0),
@@ -210,12 +212,14 @@ async function requeue(ctx: CoreContext, task: TaskRecord, clone: CloneRecord,
     { delayMs: opts.delayMs, expireInSeconds: jobExpirySeconds(clone.timeoutMs, task.checkTimeoutMs) });
 }
 
-export async function removeWorktree(ctx: CoreContext, task: TaskRecord, cloneId: string, path?: string): Promise<void> {
+/** Removes a clone's worktree; `record: false` when the caller stores `worktree: null` itself. */
+export async function removeWorktree(ctx: CoreContext, task: TaskRecord, cloneId: string, path?: string,
+  record = true): Promise<void> {
   const target = path ?? (await ctx.store.getClone(cloneId))?.worktree;
   if (!target) return;
   try {
     await ctx.worktrees.remove(task.repo, target);
-    await ctx.store.updateClone(cloneId, { worktree: null });
+    if (record) await ctx.store.updateClone(cloneId, { worktree: null });
   } catch (err) {
     ctx.log.warn({ err, worktree: target }, 'could not remove worktree; the next start sweeps it');
   }

@@ -5,7 +5,7 @@ import type { CloneRecord, MergeStrategy, TaskRecord, TaskStatus } from '../doma
 import { rankClones, type RankedClone } from '../judge/ranking.js';
 import { findConflicts } from '../merge/conflicts.js';
 import { mergeClone, type MergeResult } from '../merge/merge.js';
-import { deleteBranch } from '../workspace/git.js';
+import { deleteBranch, resolveCommit } from '../workspace/git.js';
 import { mergedBranch } from './branches.js';
 import type { CoreContext } from './context.js';
 
@@ -36,19 +36,18 @@ async function judgeAndMerge(ctx: CoreContext, task: TaskRecord): Promise<void> 
     costUsd: c.costUsd,
     durationMs: c.durationMs ?? 0,
   })));
-  for (const r of ranked) {
-    const clone = clones.find((c) => c.name === r.name)!;
-    await store.updateClone(clone.id, { rank: r.rank, score: r.score, reason: r.reason });
-  }
+  await store.saveRanking(task.id, ranked);
   const best = ranked[0]?.eligible ? ranked[0] : null;
+  // Against the base tip as it is now: the merge below may move the branch while the report runs.
+  const baseTip = await resolveCommit(task.repo, `refs/heads/${task.baseRef}`);
+  const reportPromise = conflictReport(task, baseTip, clones, best?.name ?? null);
   await store.updateTask(task.id, { bestClone: best?.name ?? null, status: 'merging' }, ['judging']);
   events.emit(task.id, null, 'judge_result', {
     best: best?.name ?? null,
     ranking: ranked.map((r) => ({ name: r.name, rank: r.rank, score: r.score, eligible: r.eligible, reason: r.reason })),
   });
 
-  const report = await conflictReport(task, clones);
-  events.emit(task.id, null, 'conflict_report', report);
+  events.emit(task.id, null, 'conflict_report', await reportPromise);
 
   const outcome = await decideMerge(ctx, task, clones, best, ranked);
   await store.updateTask(task.id, { ...outcome.patch, status: outcome.status, completedAt: new Date() }, ['merging']);
@@ -130,19 +129,42 @@ export async function mergeInto(ctx: CoreContext, task: TaskRecord, clone: Clone
   return result;
 }
 
-/** Conflicts of each changed clone against the base, and between every pair of changed clones. */
-async function conflictReport(task: TaskRecord, clones: CloneRecord[]): Promise<Record<string, unknown>> {
+/**
+ * Conflicts of each changed clone against the base, and between clones: every pair under `manual` (the
+ * user chooses), otherwise the best clone against each other one (what merging it would mean for them).
+ */
+async function conflictReport(task: TaskRecord, baseTip: string, clones: CloneRecord[], best: string | null): Promise<Record<string, unknown>> {
   const changed = clones.filter((c) => c.diff && c.diff.files.length > 0 && c.headCommit);
-  const vsBase: Record<string, string[]> = {};
-  for (const c of changed) vsBase[c.name] = (await findConflicts(task.repo, task.baseRef, c.headCommit!)).conflicts;
-  const pairs: { a: string; b: string; conflicts: string[] }[] = [];
+  const pairs: [CloneRecord, CloneRecord][] = [];
   for (let i = 0; i < changed.length; i++) {
     for (let j = i + 1; j < changed.length; j++) {
       const a = changed[i]!;
       const b = changed[j]!;
-      const report = await findConflicts(task.repo, a.headCommit!, b.headCommit!);
-      if (!report.clean) pairs.push({ a: a.name, b: b.name, conflicts: report.conflicts });
+      if (task.mergeStrategy === 'manual' || a.name === best || b.name === best) pairs.push([a, b]);
     }
   }
-  return { vsBase, pairs };
+  const [vsBase, pairReports] = await Promise.all([
+    mapLimit(changed, CONFLICT_CHECKS_AT_ONCE, async (c) => [c.name, (await findConflicts(task.repo, baseTip, c.headCommit!)).conflicts] as const),
+    mapLimit(pairs, CONFLICT_CHECKS_AT_ONCE, async ([a, b]) => ({ a: a.name, b: b.name, report: await findConflicts(task.repo, a.headCommit!, b.headCommit!) })),
+  ]);
+  return {
+    vsBase: Object.fromEntries(vsBase),
+    pairs: pairReports.filter((p) => !p.report.clean).map((p) => ({ a: p.a, b: p.b, conflicts: p.report.conflicts })),
+  };
+}
+
+/** `git merge-tree` runs are independent reads; a few at once keep a many-clone task quick. */
+const CONFLICT_CHECKS_AT_ONCE = 4;
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  });
+  await Promise.all(lanes);
+  return results;
 }

@@ -63,11 +63,11 @@ export function createTaskService(ctx: CoreContext) {
           branch: cloneBranchName(id, c.name), timeoutMs: c.timeoutMs })),
       );
       events.emit(id, null, 'task_created', { repo, baseRef, baseCommit, clones: created.clones.map((c) => ({ name: c.name, agent: c.agent, model: c.model })) });
-      for (const clone of created.clones) {
-        events.emit(id, clone.id, 'clone_queued', { name: clone.name, agent: clone.agent });
-        await ctx.queue.enqueue({ taskId: id, cloneId: clone.id, attempt: 0 },
-          { expireInSeconds: jobExpirySeconds(clone.timeoutMs, spec.checkTimeoutMs) });
-      }
+      for (const clone of created.clones) events.emit(id, clone.id, 'clone_queued', { name: clone.name, agent: clone.agent });
+      await ctx.queue.enqueueMany(created.clones.map((clone) => ({
+        job: { taskId: id, cloneId: clone.id, attempt: 0 },
+        expireInSeconds: jobExpirySeconds(clone.timeoutMs, spec.checkTimeoutMs),
+      })));
       await events.flush();
       return created;
     },

@@ -45,6 +45,18 @@ export class CloneQueue {
     this.wake();
   }
 
+  /** Queues several jobs in one statement (a new task's clones). */
+  async enqueueMany(jobs: { job: CloneJob; expireInSeconds: number }[]): Promise<void> {
+    if (jobs.length === 0) return;
+    await this.boss.insert(jobs.map(({ job, expireInSeconds }) => ({
+      name: CLONE_QUEUE,
+      data: job,
+      retryLimit: 0,
+      expireInSeconds: Math.max(60, Math.ceil(expireInSeconds)),
+    })));
+    this.wake();
+  }
+
   /** Starts `concurrency` in-process workers; each runs one clone job at a time. */
   async work(concurrency: number, handler: (job: CloneJob) => Promise<void>): Promise<void> {
     for (let i = 0; i < concurrency; i++) {

@@ -76,12 +76,13 @@ export class PgStore {
       const t = await c.query(sql('insert-task'), [task.id, task.description, task.repo, task.baseRef, task.baseCommit,
         task.checkCommand, task.setupCommand, task.mergeStrategy, task.maxRetries, task.retryDelayMs, task.checkTimeoutMs,
         task.createdBy]);
-      const rows: CloneRecord[] = [];
-      for (const clone of clones) {
-        const r = await c.query(sql('insert-clone'), [clone.id, task.id, clone.name, clone.agent, clone.model,
-          JSON.stringify(clone.options), clone.branch, clone.timeoutMs]);
-        rows.push(toClone(r.rows[0]));
-      }
+      const r = await c.query(sql('insert-clones'), [
+        clones.map((x) => x.id), clones.map(() => task.id), clones.map((x) => x.name), clones.map((x) => x.agent),
+        clones.map((x) => x.model), clones.map((x) => JSON.stringify(x.options)), clones.map((x) => x.branch),
+        clones.map((x) => x.timeoutMs),
+      ]);
+      const byId = new Map(r.rows.map((row) => [row.id as string, row]));
+      const rows = clones.map((x) => toClone(byId.get(x.id)));
       return { task: toTask(t.rows[0]), clones: rows };
     });
   }
@@ -119,10 +120,6 @@ export class PgStore {
     return r.rows[0] ? toClone(r.rows[0]) : null;
   }
 
-  async startTask(taskId: string): Promise<void> {
-    await this.pool.query(sql('start-task'), [taskId]);
-  }
-
   /** Applies a patch; with `onlyIf`, only while the clone is in one of those states. True when a row changed. */
   async updateClone(id: string, patch: ClonePatch, onlyIf?: readonly CloneStatus[]): Promise<boolean> {
     return this.update('clones', id, cloneAssignments(patch), onlyIf);
@@ -148,6 +145,12 @@ export class PgStore {
     return (r.rowCount ?? 0) > 0;
   }
 
+  /** Stores the judge's ranking of every clone in one statement. */
+  async saveRanking(taskId: string, ranking: { name: string; rank: number; score: number; reason: string }[]): Promise<void> {
+    await this.pool.query(sql('update-ranking'), [taskId, ranking.map((r) => r.name), ranking.map((r) => r.rank),
+      ranking.map((r) => r.score), ranking.map((r) => r.reason)]);
+  }
+
   /** Moves the task to judging when every clone is terminal; returns it only to the one caller that did. */
   async beginJudging(taskId: string): Promise<TaskRecord | null> {
     const r = await this.pool.query(sql('begin-judging'), [taskId]);
@@ -166,6 +169,9 @@ export class PgStore {
   async appendEvents(events: NewEvent[]): Promise<EventRecord[]> {
     if (events.length === 0) return [];
     return this.tx(async (c) => {
+      // Progress events may be lost if the server itself crashes in the next few hundred milliseconds;
+      // clone and task state, which is what recovery relies on, stays fully durable.
+      await c.query('set local synchronous_commit = off');
       await c.query('select pg_advisory_xact_lock($1)', [EVENT_LOCK]);
       const r = await c.query(sql('insert-events'), [
         events.map((e) => e.taskId),
