@@ -334,6 +334,31 @@ describe('kage on a PostgreSQL server given by DATABASE_URL', () => {
     expect(missing.stderr).toContain('[KAGE_CLONE_NOT_FOUND]');
   });
 
+  it('kage clean deletes finished tasks\' clone branches and agent homes but keeps merge results', async () => {
+    const repo = await makeRepo({ 'README.md': 'original\n' });
+    // A dirty checkout keeps the merge on kage/<id>/merged, which clean must keep.
+    writeFileSync(join(repo, 'README.md'), 'local edit\n');
+    const run = await kageCli(['run', 'two clones', '--repo', repo, '--agent', 'fake', '--agent', 'fake', '--option', 'behaviour=ok', '--json'], env);
+    expect(run.code, run.stderr).toBe(0);
+    const task = parseJson<TaskJson>(run, 'kage run --json');
+    const short = task.id.slice(0, 8);
+    const branches = async () => (await runGit(['branch', '--list', `kage/${short}/*`, '--format=%(refname:short)'], { cwd: repo })).stdout.split('\n').filter(Boolean).sort();
+    expect(await branches()).toEqual([`kage/${short}/fake`, `kage/${short}/fake-2`, `kage/${short}/merged`]);
+    const homes = task.clones.map((c) => join(env.KAGE_HOME!, 'homes', c.id));
+    for (const h of homes) expect(existsSync(h)).toBe(true);
+
+    const dry = await kageCli(['clean', '--dry-run'], env);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain(`would delete kage/${short}/fake in ${repo}`);
+    expect(await branches()).toHaveLength(3);
+
+    const clean = await kageCli(['clean'], env);
+    expect(clean.code, clean.stderr).toBe(0);
+    expect(await branches()).toEqual([`kage/${short}/merged`]);
+    for (const h of homes) expect(existsSync(h)).toBe(false);
+    expect(readFileSync(join(repo, 'README.md'), 'utf8')).toBe('local edit\n');
+  });
+
   it('manual strategy merges nothing until kage merge', async () => {
     const repo = await makeRepo();
     const before = (await runGit(['rev-parse', 'main'], { cwd: repo })).stdout.trim();
