@@ -12,6 +12,8 @@ import { taskShortId } from './branches.js';
 const RECOVERY_LOCK = 7_270_003;
 /** A worker on another machine is presumed dead after this long without a heartbeat. */
 export const WORKER_STALE_MS = 60_000;
+/** A clone queued this long is re-queued at start, in case its job was never stored. */
+const QUEUED_STALE_MS = 60_000;
 /** A task stuck in judging/merging this long lost its finalizer. */
 const FINALIZE_STALE_MS = 120_000;
 
@@ -45,6 +47,17 @@ async function reconcile(ctx: CoreContext): Promise<RecoveryReport> {
   };
 
   for (const clone of await store.activeClones()) {
+    if (clone.status === 'queued' && clone.taskStatus !== 'cancelled' && Date.now() - clone.updatedAt.getTime() > QUEUED_STALE_MS) {
+      // Its job may never have been queued (a crash between storing the task and queueing). A duplicate
+      // job is harmless: only the first claims the attempt.
+      const task = await taskOf(clone.taskId);
+      if (task) {
+        await ctx.queue.enqueue({ taskId: task.id, cloneId: clone.id, attempt: clone.attempt },
+          { expireInSeconds: jobExpirySeconds(clone.timeoutMs, task.checkTimeoutMs) });
+        report.requeued.push(clone.id);
+      }
+      continue;
+    }
     if (clone.status !== 'preparing' && clone.status !== 'running') continue;
     if (clone.workerId && alive.has(clone.workerId)) continue;
     const task = await taskOf(clone.taskId);

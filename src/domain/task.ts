@@ -188,6 +188,7 @@ export interface CloneRecord {
   lastEvent: string | null;
   startedAt: Date | null;
   finishedAt: Date | null;
+  updatedAt: Date;
 }
 
 export interface EventRecord {

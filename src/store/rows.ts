@@ -73,6 +73,7 @@ export function toClone(r: Row): CloneRecord {
     lastEvent: r.last_event,
     startedAt: r.started_at,
     finishedAt: r.finished_at,
+    updatedAt: r.updated_at,
   };
 }
 
