@@ -6,7 +6,7 @@
 // the result also goes to its own branch rather than losing the newer commits.
 import { lstatSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
-import { COMMIT_CONFIG, isDirty, resolveCommit, runGit } from '../workspace/git.js';
+import { COMMIT_CONFIG, checkoutState, runGit } from '../workspace/git.js';
 
 export interface AdvanceInput {
   repo: string;
@@ -17,6 +17,8 @@ export interface AdvanceInput {
   resultBranch: string;
   /** The reflog message. */
   message: string;
+  /** Paths the merge commit adds over `baseTip`, when the caller has diffed them already. */
+  addedFiles?: readonly string[];
 }
 
 export type AdvanceResult =
@@ -68,16 +70,17 @@ export async function advanceBase(input: AdvanceInput): Promise<AdvanceResult> {
   const { repo, baseBranch, baseTip, mergeCommit } = input;
   const checkout = await findCheckout(repo, baseBranch);
   if (checkout !== null) {
-    if (await isDirty(checkout)) {
+    const state = await checkoutState(checkout);
+    if (state.dirty) {
       return toBranch(input, `the checkout of ${baseBranch} at ${checkout} has uncommitted changes, which kage never touches`);
     }
-    const shadowed = await ignoredFilesInTheWay(checkout, baseTip, mergeCommit);
+    const added = input.addedFiles ?? (await addedFiles(checkout, baseTip, mergeCommit));
+    const shadowed = added.filter((p) => existsOnDisk(join(checkout, p)));
     if (shadowed.length > 0) {
       return toBranch(input, `the checkout of ${baseBranch} at ${checkout} has ignored files the merge would overwrite: ${shadowed.slice(0, 5).join(', ')}`);
     }
-    const head = await resolveCommit(checkout, 'HEAD');
-    if (head !== baseTip) {
-      return toBranch(input, `${baseBranch} moved to ${head.slice(0, 12)} while the merge was made`);
+    if (state.head !== baseTip) {
+      return toBranch(input, `${baseBranch} moved to ${state.head?.slice(0, 12) ?? 'an unborn branch'} while the merge was made`);
     }
     // A fast-forward, because the merge commit's first parent is the tip; git itself refuses to
     // overwrite anything that changed in the checkout since the status check above.
@@ -102,14 +105,14 @@ export async function advanceBase(input: AdvanceInput): Promise<AdvanceResult> {
 }
 
 /**
- * Files the merge adds that already exist in the checkout. A clean status means they are ignored
- * files (a local `.env`, say), which git would silently overwrite on the fast-forward.
+ * Files the merge adds. Any that already exist in a clean checkout are ignored files (a local `.env`,
+ * say), which git would silently overwrite on the fast-forward.
  */
-async function ignoredFilesInTheWay(checkout: string, baseTip: string, mergeCommit: string): Promise<string[]> {
+async function addedFiles(checkout: string, baseTip: string, mergeCommit: string): Promise<string[]> {
   const res = await runGit(['diff', '--name-only', '-z', '--no-renames', '--diff-filter=A', baseTip, mergeCommit, '--'], {
     cwd: checkout,
   });
-  return res.stdout.split('\0').filter((p) => p !== '' && existsOnDisk(join(checkout, p)));
+  return res.stdout.split('\0').filter((p) => p !== '');
 }
 
 function existsOnDisk(path: string): boolean {

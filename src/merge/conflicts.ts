@@ -1,7 +1,7 @@
 // Conflict detection without a working tree: `git merge-tree --write-tree` merges in memory and only
 // writes objects, so no checkout, index or ref changes and no lock is needed.
 import { KageError } from '../domain/index.js';
-import { runGit } from '../workspace/git.js';
+import { isFullOid, runGit } from '../workspace/git.js';
 
 export interface ConflictReport {
   clean: boolean;
@@ -22,8 +22,24 @@ export function parseMergeTree(output: string, exitCode: number): ConflictReport
   return { clean, conflicts: clean ? [] : conflicts, tree: clean && tree !== '' ? tree : null };
 }
 
+/**
+ * Recent answers for pairs of commit ids, which cannot change: the task's conflict report asks about
+ * the pair the merge asks about next. Kept briefly, as the clean tree is an unreferenced object that a
+ * user's `git gc` may prune once it is old (two weeks by default).
+ */
+const recent = new Map<string, { report: ConflictReport; atMs: number }>();
+const RECENT_MAX = 64;
+const RECENT_TTL_MS = 10 * 60_000;
+
+function copyReport(report: ConflictReport): ConflictReport {
+  return { ...report, conflicts: [...report.conflicts] };
+}
+
 /** Whether merging `theirs` into `ours` (commits or branches) conflicts, and on which paths. */
 export async function findConflicts(repo: string, ours: string, theirs: string): Promise<ConflictReport> {
+  const key = isFullOid(ours) && isFullOid(theirs) ? `${repo}\0${ours}\0${theirs}` : null;
+  const known = key === null ? undefined : recent.get(key);
+  if (known && Date.now() - known.atMs < RECENT_TTL_MS) return copyReport(known.report);
   const args = ['merge-tree', '--write-tree', '--name-only', '--no-messages', '-z', ours, theirs];
   // Exit 0: clean; 1: conflicted; anything else: git could not merge at all (bad ref, no merge base...).
   const res = await runGit(args, { cwd: repo, allowFail: true });
@@ -32,7 +48,39 @@ export async function findConflicts(repo: string, ours: string, theirs: string):
       details: { args, cwd: repo, code: res.code, stderr: res.stderr },
     });
   }
-  return parseMergeTree(res.stdout, res.code);
+  const report = parseMergeTree(res.stdout, res.code);
+  if (key !== null) {
+    if (recent.size >= RECENT_MAX) recent.delete(recent.keys().next().value ?? '');
+    recent.set(key, { report: copyReport(report), atMs: Date.now() });
+  }
+  return report;
+}
+
+export interface TreeChanges {
+  /** Every path that differs, as filesChanged. */
+  files: string[];
+  /** The paths among them that `head` adds. */
+  added: string[];
+}
+
+/** Parses `git diff --name-status -z --no-renames`: `<status>\0<path>\0` per changed path. */
+export function parseNameStatus(output: string): TreeChanges {
+  const tokens = output.split('\0');
+  const changes: TreeChanges = { files: [], added: [] };
+  for (let i = 0; i + 1 < tokens.length; i += 2) {
+    const status = tokens[i] ?? '';
+    const path = tokens[i + 1] ?? '';
+    if (status === '' || path === '') continue;
+    changes.files.push(path);
+    if (status === 'A') changes.added.push(path);
+  }
+  return changes;
+}
+
+/** The paths that differ between `base` and `head` (commits or trees) and which of them `head` adds, in one diff. */
+export async function treeChanges(repo: string, base: string, head: string): Promise<TreeChanges> {
+  const res = await runGit(['diff', '--name-status', '-z', '--no-renames', base, head, '--'], { cwd: repo });
+  return parseNameStatus(res.stdout);
 }
 
 /** Paths that differ between `base` and `head`; a rename lists both its old and new path. */

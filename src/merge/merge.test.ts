@@ -3,11 +3,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isKageError } from '../domain/index.js';
 import { COMMIT_CONFIG, branchExists, isDirty, resolveCommit, runGit } from '../workspace/git.js';
 import { createWorktreeManager, type WorktreeManager } from '../workspace/worktrees.js';
 import { parseWorktreeList } from './advance.js';
-import { filesChanged, findConflicts, parseMergeTree } from './conflicts.js';
-import { mergeClone, type MergeCloneInput } from './merge.js';
+import { filesChanged, findConflicts, parseMergeTree, parseNameStatus } from './conflicts.js';
+import { cleanMessage, mergeClone, type MergeCloneInput } from './merge.js';
 
 const TASK_ID = '0badc0de-1111-4222-8333-444455556666';
 const RESULT_BRANCH = 'kage/0badc0de/merged';
@@ -117,11 +118,27 @@ describe('findConflicts', () => {
     expect(await filesChanged(repo, base, clone.branch)).toEqual(['feature.txt']);
   });
 
+  it('answers a repeated question about two commits alike, and a changed answer does not leak into the next', async () => {
+    const clone = await makeClone('alpha', (dir) => writeFileSync(join(dir, 'app.txt'), 'line1\nCLONE\nline3\n'));
+    writeFileSync(join(repo, 'app.txt'), 'line1\nMAIN\nline3\n');
+    const tip = await commitAll('main edit');
+
+    const first = await findConflicts(repo, tip, clone.head);
+    first.conflicts.push('mutated.txt');
+    const second = await findConflicts(repo, tip, clone.head);
+
+    expect(second).toEqual({ clean: false, conflicts: ['app.txt'], tree: null });
+  });
+
   it('parses merge-tree and worktree list output', () => {
     expect(parseMergeTree(`${'a'.repeat(40)}\0x.txt\0dir/y z.txt\0`, 1)).toEqual({
       clean: false,
       conflicts: ['x.txt', 'dir/y z.txt'],
       tree: null,
+    });
+    expect(parseNameStatus('M\0a.txt\0A\0dir/new file\0D\0gone.txt\0')).toEqual({
+      files: ['a.txt', 'dir/new file', 'gone.txt'],
+      added: ['dir/new file'],
     });
     expect(parseWorktreeList('worktree /r\0HEAD abc\0branch refs/heads/main\0\0worktree /t\0HEAD abc\0detached\0\0')).toEqual([
       { path: '/r', branch: 'refs/heads/main', prunable: false },
@@ -154,6 +171,45 @@ describe('mergeClone', () => {
     expect(await branchExists(repo, RESULT_BRANCH)).toBe(false);
     expect(readdirSync(tmpRoot)).toEqual([]);
     expect((await git(repo, 'worktree', 'list')).split('\n')).toHaveLength(2);
+  });
+
+  it('records the merge message as git merge would, with blank runs and trailing spaces cleaned', async () => {
+    const clone = await makeClone('alpha', (dir) => writeFileSync(join(dir, 'feature.txt'), 'feature\n'));
+
+    const result = await mergeClone(input(clone.branch, { message: '\n\nkage: merge alpha  \n\n\n\nFix it.\t\nsecond line\n\n' }));
+
+    expect(result.status).toBe('merged');
+    expect(await git(repo, 'cat-file', 'commit', result.commit ?? '')).toMatch(/\n\nkage: merge alpha\n\nFix it\.\nsecond line\n?$/);
+    expect(cleanMessage('a \r\n\n \n\tb\n')).toBe('a\n\n\tb\n');
+  });
+
+  it('merges a clone whose change the base already has, though nothing changes', async () => {
+    const clone = await makeClone('alpha', (dir) => writeFileSync(join(dir, 'feature.txt'), 'feature\n'));
+    writeFileSync(join(repo, 'feature.txt'), 'feature\n');
+    const tip = await commitAll('same change on main');
+
+    const result = await mergeClone(input(clone.branch));
+
+    expect(result.status).toBe('merged');
+    expect(result.mergedFiles).toEqual([]);
+    expect((await git(repo, 'log', '-1', '--format=%P', 'main')).split(' ')).toEqual([tip, clone.head]);
+  });
+
+  it('merges even when the task base commit no longer resolves', async () => {
+    const clone = await makeClone('alpha', (dir) => writeFileSync(join(dir, 'feature.txt'), 'feature\n'));
+
+    const result = await mergeClone(input(clone.branch, { baseCommit: 'f'.repeat(40) }));
+
+    expect(result.status).toBe('merged');
+    expect(result.message).not.toMatch(/had moved/);
+  });
+
+  it('reports a base branch that does not exist as a bad ref', async () => {
+    const clone = await makeClone('alpha', (dir) => writeFileSync(join(dir, 'feature.txt'), 'feature\n'));
+
+    const err = await mergeClone(input(clone.branch, { baseBranch: 'no-such-branch' })).catch((e: unknown) => e);
+
+    expect(isKageError(err, 'KAGE_BAD_REF')).toBe(true);
   });
 
   it('auto refuses to merge when conflicting and changes nothing', async () => {

@@ -1,17 +1,20 @@
 // Merges a clone's branch into the task's base branch.
 //
-// The merge commit is built in a temporary detached worktree, so no checkout the user works in is
-// ever used for the merge itself; the base branch is then advanced only in ways that cannot lose
+// A clean merge is built without any checkout: `merge-tree` computes the tree, `commit-tree` records
+// it with the base tip and the clone as parents. Only `theirs` with conflicts needs a temporary detached
+// worktree, where git resolves what it can and kage the rest. Either way no checkout the user works
+// in is used for the merge itself; the base branch is then advanced only in ways that cannot lose
 // anything (see advance.ts). Every step that writes worktree metadata or refs holds the repository
-// lock shared with the clone worktrees.
+// lock shared with the clone worktrees; building a clean merge commit writes only objects and does not.
 import { realpathSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative } from 'node:path';
 import { isKageError, KageError, showValue } from '../domain/index.js';
-import { COMMIT_CONFIG, gitCommonDir, isAncestor, resolveCommit, runGit } from '../workspace/git.js';
+import { badRefError, COMMIT_CONFIG, isAncestor, resolveCommits, resolveObjects, runGit } from '../workspace/git.js';
+import { repoLockKey } from '../workspace/repo-lock.js';
 import { withRepoLock } from '../workspace/worktrees.js';
 import { advanceBase } from './advance.js';
-import { filesChanged, findConflicts } from './conflicts.js';
+import { findConflicts, treeChanges, type ConflictReport, type TreeChanges } from './conflicts.js';
 
 export interface MergeCloneInput {
   repo: string;
@@ -56,11 +59,23 @@ export interface MergeResult {
 
 const short = (oid: string): string => oid.slice(0, 12);
 
+/** The merge commit and what it changes on the base branch. */
+interface BuiltMerge {
+  commit: string;
+  changes: TreeChanges;
+}
+
 export async function mergeClone(input: MergeCloneInput): Promise<MergeResult> {
   const { repo, baseBranch, cloneBranch } = input;
-  const baseTip = await resolveCommit(repo, `refs/heads/${baseBranch}`);
-  const cloneTip = await resolveCommit(repo, cloneBranch);
-  const taskBase = await resolveCommit(repo, input.baseCommit).catch(() => null);
+  const baseRef = `refs/heads/${baseBranch}`;
+  // One lookup for all three; a task base that no longer resolves only drops a note from the message.
+  const [baseTip = null, cloneTip = null, taskBase = null] = await resolveObjects(repo, [
+    { name: baseRef, kind: 'commit' },
+    { name: cloneBranch, kind: 'commit' },
+    { name: input.baseCommit, kind: 'commit' },
+  ]);
+  if (baseTip === null) throw badRefError(repo, baseRef);
+  if (cloneTip === null) throw badRefError(repo, cloneBranch);
   await checkOutsideRepo(repo, input.tmpRoot);
   const nothing = (status: MergeOutcome, message: string, conflicts: string[] = []): MergeResult => ({
     status,
@@ -71,9 +86,6 @@ export async function mergeClone(input: MergeCloneInput): Promise<MergeResult> {
     message,
   });
 
-  if (await isAncestor(repo, cloneTip, baseTip)) {
-    return nothing('failed', `Nothing to merge: ${baseBranch} already contains every commit of ${cloneBranch}`);
-  }
   const report = await findConflicts(repo, baseTip, cloneTip);
   if (!report.clean && input.strategy === 'auto') {
     return nothing(
@@ -83,45 +95,78 @@ export async function mergeClone(input: MergeCloneInput): Promise<MergeResult> {
     );
   }
 
+  const lockRoot = input.lockRoot ?? input.tmpRoot;
   try {
-    return await withRepoLock(repo, input.lockRoot ?? input.tmpRoot, async () => {
-      const mergeCommit = await mergeInTempWorktree(input, baseTip, cloneTip);
-      const mergedFiles = await filesChanged(repo, baseTip, mergeCommit);
-      const advance = await advanceBase({
-        repo,
-        baseBranch,
-        baseTip,
-        mergeCommit,
-        resultBranch: input.resultBranch,
-        message: `kage: merge ${cloneBranch}`,
-      });
-      const notes = describe(input, report.conflicts, taskBase, baseTip);
-      if (advance.kind === 'to_branch') {
-        return {
-          status: 'merged_to_branch',
-          commit: mergeCommit,
-          branch: input.resultBranch,
-          mergedFiles,
-          conflicts: report.conflicts,
-          message:
-            `Merged ${cloneBranch} as ${short(mergeCommit)} on ${input.resultBranch}, not on ${baseBranch}: ${advance.reason}. ` +
-            `Review with \`git diff ${baseBranch} ${input.resultBranch}\` and merge it with \`git merge ${input.resultBranch}\`.${notes}`,
-        };
+    if (report.tree !== null) {
+      const built = await commitCleanMerge(input, baseTip, cloneTip, report.tree);
+      if (built === null) {
+        return nothing('failed', `Nothing to merge: ${baseBranch} already contains every commit of ${cloneBranch}`);
       }
-      const where = advance.checkout === null ? '' : ` and updated its checkout at ${advance.checkout}`;
-      return {
-        status: 'merged',
-        commit: mergeCommit,
-        branch: baseBranch,
-        mergedFiles,
-        conflicts: report.conflicts,
-        message: `Merged ${cloneBranch} into ${baseBranch} as ${short(mergeCommit)}${where}.${notes}`,
-      };
+      return await withRepoLock(repo, lockRoot, () => advance(input, built, baseTip, report, taskBase));
+    }
+    // Conflicts, so the clone is no ancestor of the base and `theirs` has something to merge.
+    return await withRepoLock(repo, lockRoot, async () => {
+      const commit = await mergeInTempWorktree(input, baseTip, cloneTip);
+      const built = { commit, changes: await treeChanges(repo, baseTip, commit) };
+      return advance(input, built, baseTip, report, taskBase);
     });
   } catch (err) {
     if (!isKageError(err, 'KAGE_GIT_FAILED')) throw err;
     return nothing('failed', `Merge of ${cloneBranch} into ${baseBranch} failed: ${err.message}`, report.conflicts);
   }
+}
+
+/**
+ * Records a clean merge's tree as a commit on the base tip and the clone, without a worktree; null when
+ * the base already contains the clone. Writes only objects, so it needs no lock.
+ */
+async function commitCleanMerge(input: MergeCloneInput, baseTip: string, cloneTip: string, tree: string): Promise<BuiltMerge | null> {
+  const changes = await treeChanges(input.repo, baseTip, tree);
+  // A clone the base already contains merges to the base's own tree; only then is the ancestry
+  // question worth a git process (the same tree can also come from changes both sides made).
+  if (changes.files.length === 0 && (await isAncestor(input.repo, cloneTip, baseTip))) return null;
+  const args = [...COMMIT_CONFIG, 'commit-tree', tree, '-p', baseTip, '-p', cloneTip];
+  const res = await runGit(args, { cwd: input.repo, input: cleanMessage(input.message) });
+  return { commit: res.stdout.trim(), changes };
+}
+
+/** Moves the base branch to the merge commit (holding the repository lock) and describes the outcome. */
+async function advance(input: MergeCloneInput, built: BuiltMerge, baseTip: string, report: ConflictReport,
+  taskBase: string | null): Promise<MergeResult> {
+  const { baseBranch, cloneBranch } = input;
+  const mergeCommit = built.commit;
+  const mergedFiles = built.changes.files;
+  const result = await advanceBase({
+    repo: input.repo,
+    baseBranch,
+    baseTip,
+    mergeCommit,
+    resultBranch: input.resultBranch,
+    message: `kage: merge ${cloneBranch}`,
+    addedFiles: built.changes.added,
+  });
+  const notes = describe(input, report.conflicts, taskBase, baseTip);
+  if (result.kind === 'to_branch') {
+    return {
+      status: 'merged_to_branch',
+      commit: mergeCommit,
+      branch: input.resultBranch,
+      mergedFiles,
+      conflicts: report.conflicts,
+      message:
+        `Merged ${cloneBranch} as ${short(mergeCommit)} on ${input.resultBranch}, not on ${baseBranch}: ${result.reason}. ` +
+        `Review with \`git diff ${baseBranch} ${input.resultBranch}\` and merge it with \`git merge ${input.resultBranch}\`.${notes}`,
+    };
+  }
+  const where = result.checkout === null ? '' : ` and updated its checkout at ${result.checkout}`;
+  return {
+    status: 'merged',
+    commit: mergeCommit,
+    branch: baseBranch,
+    mergedFiles,
+    conflicts: report.conflicts,
+    message: `Merged ${cloneBranch} into ${baseBranch} as ${short(mergeCommit)}${where}.${notes}`,
+  };
 }
 
 function describe(input: MergeCloneInput, conflicts: string[], taskBase: string | null, baseTip: string): string {
@@ -135,9 +180,35 @@ function describe(input: MergeCloneInput, conflicts: string[], taskBase: string 
   return notes;
 }
 
+/**
+ * git's own clean-up of a merge message (`git stripspace`): trailing whitespace cut, runs of blank
+ * lines made one, none at either end. `commit-tree` stores its message verbatim, `git merge` would not.
+ */
+export function cleanMessage(message: string): string {
+  let out = '';
+  let blanks = 0;
+  for (const raw of message.split('\n')) {
+    const line = raw.replace(/[ \t\r]+$/, '');
+    if (line === '') {
+      blanks++;
+      continue;
+    }
+    if (blanks > 0 && out !== '') out += '\n';
+    blanks = 0;
+    out += `${line}\n`;
+  }
+  return out;
+}
+
+/** Checks already passed, per repository and directory: neither can move inside the other while kage runs. */
+const checkedOutside = new Set<string>();
+const CHECKED_OUTSIDE_MAX = 256;
+
 /** A temporary worktree inside the repository would show up as untracked files in the user's checkout. */
 async function checkOutsideRepo(repo: string, tmpRoot: string): Promise<void> {
-  const common = realpathSync(await gitCommonDir(repo));
+  const common = await repoLockKey(repo);
+  const cacheKey = `${common}\0${tmpRoot}`;
+  if (checkedOutside.has(cacheKey)) return;
   const mainTree = basename(common) === '.git' ? dirname(common) : common;
   await mkdir(tmpRoot, { recursive: true });
   const rel = relative(mainTree, realpathSync(tmpRoot));
@@ -146,6 +217,8 @@ async function checkOutsideRepo(repo: string, tmpRoot: string): Promise<void> {
       field: 'tmpRoot',
     });
   }
+  if (checkedOutside.size >= CHECKED_OUTSIDE_MAX) checkedOutside.clear();
+  checkedOutside.add(cacheKey);
 }
 
 /** Builds the merge commit (first parent: the base tip) in a throwaway detached worktree; returns its id. */
@@ -170,16 +243,18 @@ async function mergeInTempWorktree(input: MergeCloneInput, baseTip: string, clon
       // (which carries a commented conflict list that --no-edit would keep).
       await runGit([...COMMIT_CONFIG, 'commit', '--no-verify', '--quiet', '-m', input.message], { cwd: tmp });
     }
-    const head = await resolveCommit(tmp, 'HEAD');
-    const parent = await resolveCommit(tmp, 'HEAD^1');
+    const [head = '', parent = ''] = await resolveCommits(tmp, ['HEAD', 'HEAD^1']);
     if (parent !== baseTip) {
       throw new KageError('KAGE_GIT_FAILED', `git merge in ${tmp} made ${head} on ${parent}, expected it on ${baseTip}`);
     }
     return head;
   } finally {
-    await runGit(['worktree', 'remove', '--force', '--force', tmp], { cwd: repo, allowFail: true });
-    await rm(tmp, { recursive: true, force: true });
-    await runGit(['worktree', 'prune'], { cwd: repo, allowFail: true });
+    // A successful remove deletes the directory and git's metadata; prune only after a failed one.
+    const removed = await runGit(['worktree', 'remove', '--force', '--force', tmp], { cwd: repo, allowFail: true });
+    if (removed.code !== 0) {
+      await rm(tmp, { recursive: true, force: true });
+      await runGit(['worktree', 'prune'], { cwd: repo, allowFail: true });
+    }
   }
 }
 

@@ -136,6 +136,13 @@ export async function currentBranch(repo: string): Promise<string | null> {
   return ref.startsWith('refs/heads/') ? ref.slice('refs/heads/'.length) : ref;
 }
 
+/** KAGE_BAD_REF: `ref` names no commit in `repo`. */
+export function badRefError(repo: string, ref: string): KageError {
+  return new KageError('KAGE_BAD_REF', `Expected \`ref\` to name a commit in ${repo}, got ${showValue(ref)}`, {
+    field: 'ref',
+  });
+}
+
 /** Full commit id of `ref`; KAGE_BAD_REF when it names no commit. */
 export async function resolveCommit(repo: string, ref: string): Promise<string> {
   const res = await runGit(['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`], {
@@ -143,21 +150,80 @@ export async function resolveCommit(repo: string, ref: string): Promise<string> 
     allowFail: true,
   });
   const oid = res.stdout.trim();
-  if (res.code !== 0 || oid === '') {
-    throw new KageError('KAGE_BAD_REF', `Expected \`ref\` to name a commit in ${repo}, got ${showValue(ref)}`, {
-      field: 'ref',
-    });
-  }
+  if (res.code !== 0 || oid === '') throw badRefError(repo, ref);
   return oid;
 }
 
+const FULL_OID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+
+/** Whether `name` is a full object id (SHA-1 or SHA-256), which names the same object forever. */
+export function isFullOid(name: string): boolean {
+  return FULL_OID.test(name);
+}
+
+export type ObjectKind = 'commit' | 'tree';
+
+/**
+ * Resolves several names with one git process: the id of each as a commit (or tree), null where it
+ * names none. `cat-file --batch-check` answers each line on its own, where `rev-parse` would stop at
+ * the first bad name, and names on stdin can never be taken for options.
+ */
+export async function resolveObjects(repo: string, names: readonly { name: string; kind: ObjectKind }[]): Promise<(string | null)[]> {
+  const answerable = names.map(({ name }) => name !== '' && !/[\n\r\0]/.test(name));
+  const input = names.map(({ name, kind }, i) => (answerable[i] ? `${name}^{${kind}}` : '')).join('\n');
+  const res = await runGit(['cat-file', '--batch-check=%(objectname) %(objecttype)'], {
+    cwd: repo,
+    input: `${input}\n`,
+    allowFail: true,
+  });
+  const lines = res.code === 0 ? res.stdout.split('\n') : [];
+  return names.map(({ kind }, i) => {
+    const match = answerable[i] ? /^([0-9a-f]{40}|[0-9a-f]{64}) (\w+)$/.exec(lines[i] ?? '') : null;
+    return match?.[1] !== undefined && match[2] === kind ? match[1] : null;
+  });
+}
+
+/** Like resolveCommit for several refs at once: KAGE_BAD_REF names the first that is not a commit. */
+export async function resolveCommits(repo: string, refs: readonly string[]): Promise<string[]> {
+  const oids = await resolveObjects(repo, refs.map((name) => ({ name, kind: 'commit' as const })));
+  return oids.map((oid, i) => {
+    if (oid === null) throw badRefError(repo, refs[i] ?? '');
+    return oid;
+  });
+}
+
+const STATUS_ARGS = ['status', '-z', '--untracked-files=all', '--ignore-submodules=none'];
+
 /** Whether the worktree has uncommitted changes: staged, modified, deleted or untracked (not ignored) files. */
 export async function isDirty(worktreePath: string): Promise<boolean> {
-  const res = await runGit(
-    ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--ignore-submodules=none'],
-    { cwd: worktreePath },
-  );
+  const res = await runGit([...STATUS_ARGS, '--porcelain=v1'], { cwd: worktreePath });
   return res.stdout.length > 0;
+}
+
+export interface CheckoutState {
+  /** The commit checked out; null on an unborn branch. */
+  head: string | null;
+  /** As isDirty. */
+  dirty: boolean;
+}
+
+/** The checked-out commit and whether there is uncommitted work, from one `git status`. */
+export async function checkoutState(worktreePath: string): Promise<CheckoutState> {
+  // --no-ahead-behind: the upstream comparison would walk history for a line nobody reads.
+  const res = await runGit([...STATUS_ARGS, '--porcelain=v2', '--branch', '--no-ahead-behind'], { cwd: worktreePath });
+  // `# branch.*` headers come first; anything after them is a changed or untracked path.
+  let head: string | null = null;
+  let dirty = false;
+  for (const entry of res.stdout.split('\0')) {
+    if (entry === '') continue;
+    if (!entry.startsWith('# ')) {
+      dirty = true;
+      break;
+    }
+    const oid = /^# branch\.oid ([0-9a-f]{40}|[0-9a-f]{64})$/.exec(entry)?.[1];
+    if (oid !== undefined) head = oid;
+  }
+  return { head, dirty };
 }
 
 export async function branchExists(repo: string, branch: string): Promise<boolean> {
@@ -167,9 +233,14 @@ export async function branchExists(repo: string, branch: string): Promise<boolea
 
 /** Deletes a local branch even when unmerged; false when it did not exist. Throws when it is checked out. */
 export async function deleteBranch(repo: string, branch: string): Promise<boolean> {
+  const args = ['branch', '-D', '--', branch];
+  const res = await runGit(args, { cwd: repo, allowFail: true });
+  if (res.code === 0) return true;
+  // git says why only in prose; whether the branch is still there tells a missing one from a refusal.
   if (!(await branchExists(repo, branch))) return false;
-  await runGit(['branch', '-D', '--', branch], { cwd: repo });
-  return true;
+  throw new KageError('KAGE_GIT_FAILED', `git ${args.join(' ')} failed in ${repo}: ${res.stderr.trim().slice(-STDERR_TAIL_CHARS)}`, {
+    details: { args, cwd: repo, code: res.code, stderr: res.stderr },
+  });
 }
 
 /** Whether `ancestor` is reachable from `descendant` (a commit is its own ancestor). */

@@ -48,9 +48,25 @@ function realpathOr(path: string): string {
   }
 }
 
-/** The lock key of a repository: its shared git directory, the same whichever worktree names it. */
-export async function repoLockKey(repo: string): Promise<string> {
-  return realpathOr(await gitCommonDir(repo));
+/** Distinct paths remembered before the cache starts over; a process sees a handful of repositories. */
+const KEY_CACHE_MAX = 256;
+const keys = new Map<string, Promise<string>>();
+
+/**
+ * The lock key of a repository: its shared git directory, the same whichever worktree names it.
+ * Remembered per path, since a path's git directory does not move while kage runs and every locked
+ * operation asks; a failed lookup is not remembered.
+ */
+export function repoLockKey(repo: string): Promise<string> {
+  const known = keys.get(repo);
+  if (known) return known;
+  if (keys.size >= KEY_CACHE_MAX) keys.clear();
+  const key = gitCommonDir(repo).then(realpathOr);
+  keys.set(repo, key);
+  key.catch(() => {
+    if (keys.get(repo) === key) keys.delete(repo);
+  });
+  return key;
 }
 
 /** Path of the cross-process lock file for a repository key (proper-lockfile adds `.lock`). */

@@ -8,7 +8,20 @@ import lockfile from 'proper-lockfile';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isKageError } from '../domain/index.js';
 import { parseNumstat } from './diff.js';
-import { COMMIT_CONFIG, branchExists, currentBranch, deleteBranch, isDirty, isGitRepo, repoRoot, resolveCommit, runGit } from './git.js';
+import {
+  COMMIT_CONFIG,
+  branchExists,
+  checkoutState,
+  currentBranch,
+  deleteBranch,
+  isDirty,
+  isGitRepo,
+  repoRoot,
+  resolveCommit,
+  resolveCommits,
+  resolveObjects,
+  runGit,
+} from './git.js';
 import { repoLockKey, repoLockPath } from './repo-lock.js';
 import { createWorktreeManager, withRepoLock, type WorktreeManager } from './worktrees.js';
 
@@ -84,6 +97,29 @@ describe('worktree manager', () => {
     const fresh = await manager.add({ repo, taskId: TASK_ID, cloneName: 'alpha', baseCommit: base });
     expect(await resolveCommit(fresh.path, 'HEAD')).toBe(head);
     expect(readFileSync(join(fresh.path, 'work.txt'), 'utf8')).toBe('attempt one\n');
+  });
+
+  it('adds a worktree again after its directory vanished without git being told', async () => {
+    const first = await manager.add({ repo, taskId: TASK_ID, cloneName: 'alpha', baseCommit: base });
+    writeFileSync(join(first.path, 'work.txt'), 'attempt one\n');
+    const head = await manager.commitLeftovers(first.path, 'attempt one');
+    await rm(first.path, { recursive: true, force: true });
+
+    const again = await manager.add({ repo, taskId: TASK_ID, cloneName: 'alpha', baseCommit: base });
+
+    expect(again).toEqual(first);
+    expect(await resolveCommit(again.path, 'HEAD')).toBe(head);
+    expect(await worktreePaths()).toEqual([repo, realpathSync(again.path)]);
+  });
+
+  it('resets a leftover branch that does not contain the base commit', async () => {
+    await git(repo, 'checkout', '-q', '--orphan', 'kage/3f2a9c1e/alpha');
+    await git(repo, 'commit', '-q', '-m', 'unrelated');
+    await git(repo, 'checkout', '-q', 'main');
+
+    const wt = await manager.add({ repo, taskId: TASK_ID, cloneName: 'alpha', baseCommit: base });
+
+    expect(await resolveCommit(wt.path, 'HEAD')).toBe(base);
   });
 
   it('concurrent adds on one repo all succeed (8 at once)', async () => {
@@ -225,6 +261,33 @@ describe('git helpers', () => {
     await git(repo, 'branch', 'topic');
     expect(await deleteBranch(repo, 'topic')).toBe(true);
     expect(await deleteBranch(repo, 'topic')).toBe(false);
+  });
+
+  it('resolves several names at once, null for each that names no commit', async () => {
+    const tree = await git(repo, 'rev-parse', 'HEAD^{tree}');
+    expect(await resolveObjects(repo, [
+      { name: 'main', kind: 'commit' },
+      { name: 'no-such-ref', kind: 'commit' },
+      { name: '--all', kind: 'commit' },
+      { name: 'main\nHEAD', kind: 'commit' },
+      { name: 'HEAD', kind: 'tree' },
+      { name: tree, kind: 'commit' },
+    ])).toEqual([base, null, null, null, tree, null]);
+    const err = await resolveCommits(repo, ['main', 'nope']).catch((e: unknown) => e);
+    expect(isKageError(err, 'KAGE_BAD_REF')).toBe(true);
+    expect(String((err as Error).message)).toContain('nope');
+  });
+
+  it('reads the checked-out commit and dirtiness from one status', async () => {
+    expect(await checkoutState(repo)).toEqual({ head: base, dirty: false });
+    writeFileSync(join(repo, '# branch.oid x'), 'a file named like a status header\n');
+    expect(await checkoutState(repo)).toEqual({ head: base, dirty: true });
+  });
+
+  it('refuses to delete the branch a checkout is on', async () => {
+    const err = await deleteBranch(repo, 'main').catch((e: unknown) => e);
+    expect(isKageError(err, 'KAGE_GIT_FAILED')).toBe(true);
+    expect(await branchExists(repo, 'main')).toBe(true);
   });
 
   it('throws a coded error with the stderr tail when git fails', async () => {

@@ -8,7 +8,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { KageError, showValue, type DiffStats } from '../domain/index.js';
 import { diffStats } from './diff.js';
-import { COMMIT_CONFIG, branchExists, currentBranch, isAncestor, resolveCommit, runGit } from './git.js';
+import { COMMIT_CONFIG, branchExists, currentBranch, isAncestor, isFullOid, resolveCommit, runGit } from './git.js';
 import { repoLockKey, shortHash, withRepoKeyLock } from './repo-lock.js';
 
 export { withRepoLock } from './repo-lock.js';
@@ -142,11 +142,21 @@ export function createWorktreeManager(options: WorktreeManagerOptions): Worktree
     }
     const path = join(root, `${basename(mainTree)}-${shortHash(mainTree, 8)}`, shortId, input.cloneName);
     const branch = cloneBranchName(input.taskId, input.cloneName);
-    const base = await resolveCommit(input.repo, input.baseCommit);
+    // A full commit id (what the task records) goes to git as it is: were it unknown, the add below
+    // fails and the slow path reports it. Anything else could be a branch or start with '-'.
+    const quickBase = isFullOid(input.baseCommit) ? input.baseCommit : await resolveCommit(input.repo, input.baseCommit);
 
     return withRepoKeyLock(key, root, async () => {
-      // Forget worktrees whose directories vanished, so their branches can be checked out again.
+      // The usual case, a first attempt: one `git worktree add`, which refuses (-b) a branch that exists.
+      if (!existsSync(path)) {
+        await mkdir(dirname(path), { recursive: true });
+        const res = await runGit(['worktree', 'add', '-b', branch, path, quickBase], { cwd: input.repo, allowFail: true });
+        if (res.code === 0) return { path, branch };
+      }
+      // A retried attempt, a branch left by one, or metadata of a worktree whose directory vanished
+      // (which keeps its branch from being checked out again until pruned).
       await runGit(['worktree', 'prune'], { cwd: input.repo });
+      const base = await resolveCommit(input.repo, input.baseCommit);
       if (existsSync(path)) {
         if (await isWorktreeOf(path, key)) {
           if ((await currentBranch(path)) !== branch) {
@@ -174,26 +184,37 @@ export function createWorktreeManager(options: WorktreeManagerOptions): Worktree
       });
     }
     await withRepoKeyLock(await repoLockKey(repo), root, async () => {
-      // Twice --force: also removes a worktree git considers locked.
-      await runGit(['worktree', 'remove', '--force', '--force', target], { cwd: repo, allowFail: true });
-      await rm(target, { recursive: true, force: true });
-      await runGit(['worktree', 'prune'], { cwd: repo });
+      // Twice --force: also removes a worktree git considers locked. A success has deleted both the
+      // directory and git's metadata; otherwise delete the directory and let prune drop the metadata.
+      const res = await runGit(['worktree', 'remove', '--force', '--force', target], { cwd: repo, allowFail: true });
+      if (res.code !== 0 || existsSync(target)) {
+        await rm(target, { recursive: true, force: true });
+        await runGit(['worktree', 'prune'], { cwd: repo });
+      }
     });
     removeEmptyParents(target);
   }
 
   async function commitLeftovers(worktreePath: string, message: string, exclude: readonly string[] = []): Promise<string> {
-    // Staging touches only this worktree's own index, so it runs outside the repository lock.
+    // No repository lock: staging and committing touch only this worktree's index and branch, plus new
+    // objects, all of which git writes safely in parallel. The one shared step a commit could take,
+    // auto-gc, is off in COMMIT_CONFIG.
     const pathspec = exclude.length > 0 ? ['--', '.', ...exclude.map((p) => `:(exclude,literal)${p}`)] : [];
     await runGit(['add', '-A', ...pathspec], { cwd: worktreePath });
-    const staged = await runGit(['diff', '--cached', '--quiet'], { cwd: worktreePath, allowFail: true });
-    if (staged.code > 1) {
-      throw new KageError('KAGE_GIT_FAILED', `git diff --cached --quiet failed in ${worktreePath}: ${staged.stderr.trim()}`);
-    }
-    if (staged.code === 1) {
-      await withRepoKeyLock(await repoLockKey(worktreePath), root, async () => {
-        await runGit([...COMMIT_CONFIG, 'commit', '--no-verify', '--quiet', '-m', message], { cwd: worktreePath });
-      });
+    // Commit straight away, as there is usually something to commit; only a refusal needs the question
+    // whether anything was staged (nothing: not an error) or the commit itself failed.
+    const commitArgs = [...COMMIT_CONFIG, 'commit', '--no-verify', '--quiet', '-m', message];
+    const commit = await runGit(commitArgs, { cwd: worktreePath, allowFail: true });
+    if (commit.code !== 0) {
+      const staged = await runGit(['diff', '--cached', '--quiet'], { cwd: worktreePath, allowFail: true });
+      if (staged.code > 1) {
+        throw new KageError('KAGE_GIT_FAILED', `git diff --cached --quiet failed in ${worktreePath}: ${staged.stderr.trim()}`);
+      }
+      if (staged.code === 1) {
+        throw new KageError('KAGE_GIT_FAILED', `git commit failed in ${worktreePath}: ${(commit.stderr || commit.stdout).trim().slice(-2000)}`, {
+          details: { args: commitArgs, cwd: worktreePath, code: commit.code, stderr: commit.stderr },
+        });
+      }
     }
     return resolveCommit(worktreePath, 'HEAD');
   }
