@@ -297,6 +297,10 @@ describe('a task end to end', () => {
       .rejects.toMatchObject({ code: 'KAGE_NOT_A_REPO', field: 'repo' });
     await expect(kage.tasks.createTask({ description: 'x', repo, baseRef: 'no-such-branch', clones: [{ agent: 'fake' }] }))
       .rejects.toMatchObject({ code: 'KAGE_BAD_REF', field: 'baseRef' });
+    const detached = await makeRepo();
+    git(detached, 'checkout', '-q', '--detach');
+    await expect(kage.tasks.createTask({ description: 'x', repo: detached, clones: [{ agent: 'fake' }] }))
+      .rejects.toMatchObject({ code: 'KAGE_BAD_REF', message: expect.stringContaining('detached HEAD') });
     expect((await kage.ctx.store.listTasks({ limit: 1, offset: 0 })).total).toBe(before);
   });
 });

@@ -5,7 +5,7 @@ import { realpathSync } from 'node:fs';
 import type { CloneRecord, MergeStrategy, TaskRecord } from '../domain/index.js';
 import { KageError, isTerminalTask, showValue } from '../domain/index.js';
 import { killProcessGroup } from '../process/supervisor.js';
-import { branchExists, currentBranch, isGitRepo, repoRoot, resolveCommit } from '../workspace/git.js';
+import { branchExists, currentBranch, inspectRepo, isGitRepo, repoRoot, resolveCommit, resolveObjects } from '../workspace/git.js';
 import { cloneBranchName } from './branches.js';
 import { jobExpirySeconds, type CoreContext } from './context.js';
 import { mergeInto, mergePatch, mergeTaskStatus } from './finalizer.js';
@@ -24,14 +24,24 @@ export interface TaskView {
 export function createTaskService(ctx: CoreContext) {
   const { store, events } = ctx;
 
-  async function resolveRepo(path: string): Promise<string> {
+  /** The repository's root, base branch and base commit; one git process in the common case. */
+  async function resolveRepoAndBase(path: string, baseRef: string | null): Promise<{ repo: string; baseRef: string; baseCommit: string }> {
+    const head = await inspectRepo(path);
+    if (!head) return resolveSlowly(path, baseRef);
+    const ref = baseRef ?? ctx.config.baseBranch ?? head.branch;
+    if (!ref) return resolveSlowly(path, baseRef);
+    if (ref === head.branch) return { repo: realpathSync(head.root), baseRef: ref, baseCommit: head.head };
+    const [commit] = await resolveObjects(head.root, [{ name: `refs/heads/${ref}`, kind: 'commit' }]);
+    if (!commit) return resolveSlowly(path, ref);
+    return { repo: realpathSync(head.root), baseRef: ref, baseCommit: commit };
+  }
+
+  /** The same answers step by step, for a precise error (not a repo, detached HEAD, missing or empty branch). */
+  async function resolveSlowly(path: string, baseRef: string | null): Promise<{ repo: string; baseRef: string; baseCommit: string }> {
     if (!(await isGitRepo(path))) {
       throw new KageError('KAGE_NOT_A_REPO', `Expected \`repo\` to be a git repository, got ${showValue(path)}`, { field: 'repo' });
     }
-    return realpathSync(await repoRoot(path));
-  }
-
-  async function resolveBase(repo: string, baseRef: string | null): Promise<{ baseRef: string; baseCommit: string }> {
+    const repo = realpathSync(await repoRoot(path));
     const ref = baseRef ?? ctx.config.baseBranch ?? (await currentBranch(repo));
     if (!ref) {
       throw new KageError('KAGE_BAD_REF', `The repository ${repo} is on a detached HEAD; name the base branch with \`--base\` or BASE_BRANCH`, { field: 'baseRef' });
@@ -42,7 +52,7 @@ export function createTaskService(ctx: CoreContext) {
     const baseCommit = await resolveCommit(repo, `refs/heads/${ref}`).catch(() => {
       throw new KageError('KAGE_BAD_REF', `The branch ${showValue(ref)} has no commit yet; commit something first`, { field: 'baseRef' });
     });
-    return { baseRef: ref, baseCommit };
+    return { repo, baseRef: ref, baseCommit };
   }
 
   return {
@@ -52,8 +62,7 @@ export function createTaskService(ctx: CoreContext) {
       spec.clones.forEach((c, i) => {
         c.agent = ctx.agents.get(c.agent, `clones[${i}].agent`).id;
       });
-      const repo = await resolveRepo(spec.repo);
-      const { baseRef, baseCommit } = await resolveBase(repo, spec.baseRef);
+      const { repo, baseRef, baseCommit } = await resolveRepoAndBase(spec.repo, spec.baseRef);
       const id = randomUUID();
       const created = await store.createTask(
         { id, description: spec.description, repo, baseRef, baseCommit, checkCommand: spec.checkCommand,

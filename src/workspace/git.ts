@@ -102,6 +102,27 @@ export async function isGitRepo(path: string): Promise<boolean> {
   return res.code === 0;
 }
 
+export interface RepoHead {
+  /** Top-level directory of the working tree. */
+  root: string;
+  /** The checked-out branch (short name); null when HEAD is detached. */
+  branch: string | null;
+  /** The commit HEAD points at. */
+  head: string;
+}
+
+/**
+ * The working tree, branch and HEAD commit of a repository in one git process; null when `path` is not
+ * a working tree or HEAD has no commit yet (callers then ask the slower questions for a precise error).
+ */
+export async function inspectRepo(path: string): Promise<RepoHead | null> {
+  if (!existsSync(path)) return null;
+  const res = await runGit(['rev-parse', '--show-toplevel', '--symbolic-full-name', 'HEAD', 'HEAD^{commit}'], { cwd: path, allowFail: true });
+  const [root, symbolic, head] = res.stdout.split('\n');
+  if (res.code !== 0 || !root || !symbolic || !head || !isFullOid(head)) return null;
+  return { root, branch: symbolic.startsWith('refs/heads/') ? symbolic.slice('refs/heads/'.length) : null, head };
+}
+
 /** Top-level directory of the working tree that contains `path`. */
 export async function repoRoot(path: string): Promise<string> {
   const res = existsSync(path)
