@@ -8,10 +8,6 @@ import { cloneAssignments, taskAssignments, toClone, toEvent, toTask, type Clone
 
 export type { ClonePatch, TaskPatch } from './rows.js';
 
-/** Event ids are handed out and committed under one lock, so a reader resuming after id N never misses a
- * smaller id committed later (bigserial alone allows that race between concurrent writers). */
-const EVENT_LOCK = 7_270_002;
-
 export interface NewEvent {
   taskId: string;
   cloneId: string | null;
@@ -45,6 +41,7 @@ export type ActiveClone = CloneRecord & { taskStatus: TaskStatus };
 export class PgStore {
   readonly pool: pg.Pool;
   private listener: pg.Client | null = null;
+  private eventClient: Promise<pg.Client> | null = null;
   private readonly handlers = new Map<string, Set<(payload: string) => void>>();
   private closed = false;
 
@@ -168,19 +165,35 @@ export class PgStore {
 
   async appendEvents(events: NewEvent[]): Promise<EventRecord[]> {
     if (events.length === 0) return [];
-    return this.tx(async (c) => {
-      // Progress events may be lost if the server itself crashes in the next few hundred milliseconds;
-      // clone and task state, which is what recovery relies on, stays fully durable.
-      await c.query('set local synchronous_commit = off');
-      await c.query('select pg_advisory_xact_lock($1)', [EVENT_LOCK]);
-      const r = await c.query(sql('insert-events'), [
-        events.map((e) => e.taskId),
-        events.map((e) => e.cloneId),
-        events.map((e) => e.type),
-        events.map((e) => JSON.stringify(e.payload)),
-      ]);
-      return r.rows.map((row, i) => ({ ...events[i]!, id: String(row.id), createdAt: row.created_at }));
+    const client = await this.eventWriter();
+    const r = await client.query(sql('append-events'), [
+      events.map((e) => e.taskId),
+      events.map((e) => e.cloneId),
+      events.map((e) => e.type),
+      events.map((e) => JSON.stringify(e.payload)),
+    ]);
+    return r.rows.map((row, i) => ({ ...events[i]!, id: String(row.id), createdAt: row.created_at }));
+  }
+
+  /**
+   * One connection for event writes, with asynchronous commit: progress events may be lost if the server
+   * itself crashes in the next few hundred milliseconds, while task and clone state, which recovery relies
+   * on, stays fully durable on the pool's connections.
+   */
+  private eventWriter(): Promise<pg.Client> {
+    this.eventClient ??= (async () => {
+      const client = new pg.Client({ connectionString: this.url });
+      client.on('error', () => {
+        this.eventClient = null;
+      });
+      await client.connect();
+      await client.query('set synchronous_commit = off');
+      return client;
+    })().catch((err) => {
+      this.eventClient = null;
+      throw err;
     });
+    return this.eventClient;
   }
 
   async listEvents(taskId: string, afterId = '0', limit = 1000): Promise<EventRecord[]> {
@@ -260,6 +273,7 @@ export class PgStore {
     if (this.closed) return;
     this.closed = true;
     if (this.listener) await this.listener.end().catch(() => undefined);
+    if (this.eventClient) await (await this.eventClient.catch(() => null))?.end().catch(() => undefined);
     await this.pool.end();
   }
 

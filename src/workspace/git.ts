@@ -117,8 +117,9 @@ export interface RepoHead {
  */
 export async function inspectRepo(path: string): Promise<RepoHead | null> {
   if (!existsSync(path)) return null;
-  const res = await runGit(['rev-parse', '--show-toplevel', '--symbolic-full-name', 'HEAD', 'HEAD^{commit}'], { cwd: path, allowFail: true });
-  const [root, symbolic, head] = res.stdout.split('\n');
+  // `--symbolic-full-name` applies to the names after it, so the commit is asked for first.
+  const res = await runGit(['rev-parse', '--show-toplevel', 'HEAD^{commit}', '--symbolic-full-name', 'HEAD'], { cwd: path, allowFail: true });
+  const [root, head, symbolic] = res.stdout.split('\n');
   if (res.code !== 0 || !root || !symbolic || !head || !isFullOid(head)) return null;
   return { root, branch: symbolic.startsWith('refs/heads/') ? symbolic.slice('refs/heads/'.length) : null, head };
 }
