@@ -147,9 +147,8 @@ async function runAttempt(ctx: CoreContext, task: TaskRecord, clone: CloneRecord
   }
 
   // Whatever the agent left, succeeded or not, is kept on the clone's branch.
-  const head = await ctx.worktrees.commitLeftovers(worktree.path,
-    `kage: ${clone.name} attempt ${clone.attempt + 1}\n\n${firstLine(task.description)}`, setupPaths);
-  const diff = await ctx.worktrees.diffStats(worktree.path, task.baseCommit, head);
+  const { head, diff } = await ctx.worktrees.commitAndDiff(worktree.path,
+    `kage: ${clone.name} attempt ${clone.attempt + 1}\n\n${firstLine(task.description)}`, task.baseCommit, setupPaths);
   const outcome: ClonePatch = { ...exit, usage, costUsd, durationMs, diff, headCommit: head, pid: null };
 
   if (running.stopReason === 'shutdown') {
@@ -181,10 +180,12 @@ async function runAttempt(ctx: CoreContext, task: TaskRecord, clone: CloneRecord
         durationMs: result.durationMs, output: result.output.slice(-2000) });
     }
   }
-  await removeWorktree(ctx, task, clone.id, worktree.path, false);
   const error = status === 'succeeded' ? null : failure?.message ?? (cancelled ? 'Cancelled' : null);
   const final: ClonePatch = { ...outcome, ...check, worktree: null, lastEvent: status === 'succeeded' ? 'finished' : error ?? status };
-  const moved = await store.updateClone(clone.id, { ...final, status, error, finishedAt: new Date() }, LIVE_STATES);
+  const [moved] = await Promise.all([
+    store.updateClone(clone.id, { ...final, status, error, finishedAt: new Date() }, LIVE_STATES),
+    removeWorktree(ctx, task, clone.id, worktree.path, false),
+  ]);
   // A cancel already set the clone's state; its results are still recorded.
   if (!moved) await store.updateClone(clone.id, final);
   events.emit(task.id, clone.id, 'clone_finished', {

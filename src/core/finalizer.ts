@@ -36,27 +36,43 @@ async function judgeAndMerge(ctx: CoreContext, task: TaskRecord): Promise<void> 
     costUsd: c.costUsd,
     durationMs: c.durationMs ?? 0,
   })));
-  await store.saveRanking(task.id, ranked);
   const best = ranked[0]?.eligible ? ranked[0] : null;
-  // Against the base tip as it is now: the merge below may move the branch while the report runs.
-  const baseTip = await resolveCommit(task.repo, `refs/heads/${task.baseRef}`);
-  const reportPromise = conflictReport(task, baseTip, clones, best?.name ?? null);
-  await store.updateTask(task.id, { bestClone: best?.name ?? null, status: 'merging' }, ['judging']);
+  await Promise.all([
+    store.saveRanking(task.id, ranked),
+    store.updateTask(task.id, { bestClone: best?.name ?? null, status: 'merging' }, ['judging']),
+  ]);
   events.emit(task.id, null, 'judge_result', {
     best: best?.name ?? null,
     ranking: ranked.map((r) => ({ name: r.name, rank: r.rank, score: r.score, eligible: r.eligible, reason: r.reason })),
   });
 
-  events.emit(task.id, null, 'conflict_report', await reportPromise);
+  // The merge checks the best clone against the base itself; the report covers the others meanwhile.
+  const mergesBest = best !== null && task.mergeStrategy !== 'manual';
+  const changed = clones.filter((c) => c.diff && c.diff.files.length > 0 && c.headCommit);
+  const againstBase = changed.filter((c) => !(mergesBest && c.name === best?.name));
+  // Read before the merge can move the branch; a one-clone task needs no report against the base.
+  const baseTip = againstBase.length > 0 ? await resolveCommit(task.repo, `refs/heads/${task.baseRef}`) : null;
+  const [report, outcome] = await Promise.all([
+    conflictReport(task, changed, againstBase, baseTip, best?.name ?? null),
+    decideMerge(ctx, task, clones, best, ranked),
+  ]);
+  if (mergesBest && best && outcome.checkedAgainstBase) report.vsBase[best.name] = outcome.patch.conflicts;
+  events.emit(task.id, null, 'conflict_report', report);
 
-  const outcome = await decideMerge(ctx, task, clones, best, ranked);
-  await store.updateTask(task.id, { ...outcome.patch, status: outcome.status, completedAt: new Date() }, ['merging']);
+  const winner = outcome.patch.mergeStatus === 'merged' ? clones.find((c) => c.name === best?.name) : undefined;
+  await Promise.all([
+    store.updateTask(task.id, { ...outcome.patch, status: outcome.status, completedAt: new Date() }, ['merging']),
+    // Merged into the base, the winner's branch has nothing left to offer.
+    winner ? deleteBranch(task.repo, winner.branch).catch(() => false) : undefined,
+  ]);
   events.emit(task.id, null, 'merge_result', { ...outcome.patch, strategy: task.mergeStrategy });
   events.emit(task.id, null, 'task_finished', { status: outcome.status, best: best?.name ?? null });
 }
 
 interface MergeDecision {
   status: TaskStatus;
+  /** The merge ran `git merge-tree` of the best clone against the base (its conflicts are in the patch). */
+  checkedAgainstBase?: boolean;
   patch: {
     mergeStatus: TaskRecord['mergeStatus'];
     mergeCommit: string | null;
@@ -91,7 +107,7 @@ async function decideMerge(ctx: CoreContext, task: TaskRecord, clones: CloneReco
     };
   }
   const result = await mergeInto(ctx, task, winner, task.mergeStrategy);
-  return { status: mergeTaskStatus(result), patch: mergePatch(result) };
+  return { status: mergeTaskStatus(result), patch: mergePatch(result), checkedAgainstBase: result.status !== 'failed' };
 }
 
 export function mergeTaskStatus(result: MergeResult): TaskStatus {
@@ -111,7 +127,7 @@ export function mergePatch(result: MergeResult): MergeDecision['patch'] {
   };
 }
 
-/** Merges one clone's branch into the task's base branch; deletes the clone branch once it is in the base. */
+/** Merges one clone's branch into the task's base branch. */
 export async function mergeInto(ctx: CoreContext, task: TaskRecord, clone: CloneRecord,
   strategy: Exclude<MergeStrategy, 'manual'>): Promise<MergeResult> {
   const result = await mergeClone({
@@ -125,16 +141,15 @@ export async function mergeInto(ctx: CoreContext, task: TaskRecord, clone: Clone
     tmpRoot: join(ctx.config.home, 'tmp'),
     lockRoot: ctx.worktrees.root,
   });
-  if (result.status === 'merged') await deleteBranch(task.repo, clone.branch).catch(() => false);
   return result;
 }
 
 /**
- * Conflicts of each changed clone against the base, and between clones: every pair under `manual` (the
+ * Conflicts of clones against the base tip, and between changed clones: every pair under `manual` (the
  * user chooses), otherwise the best clone against each other one (what merging it would mean for them).
  */
-async function conflictReport(task: TaskRecord, baseTip: string, clones: CloneRecord[], best: string | null): Promise<Record<string, unknown>> {
-  const changed = clones.filter((c) => c.diff && c.diff.files.length > 0 && c.headCommit);
+async function conflictReport(task: TaskRecord, changed: CloneRecord[], againstBase: CloneRecord[], baseTip: string | null,
+  best: string | null) {
   const pairs: [CloneRecord, CloneRecord][] = [];
   for (let i = 0; i < changed.length; i++) {
     for (let j = i + 1; j < changed.length; j++) {
@@ -144,11 +159,13 @@ async function conflictReport(task: TaskRecord, baseTip: string, clones: CloneRe
     }
   }
   const [vsBase, pairReports] = await Promise.all([
-    mapLimit(changed, CONFLICT_CHECKS_AT_ONCE, async (c) => [c.name, (await findConflicts(task.repo, baseTip, c.headCommit!)).conflicts] as const),
-    mapLimit(pairs, CONFLICT_CHECKS_AT_ONCE, async ([a, b]) => ({ a: a.name, b: b.name, report: await findConflicts(task.repo, a.headCommit!, b.headCommit!) })),
+    mapLimit(baseTip ? againstBase : [], CONFLICT_CHECKS_AT_ONCE,
+      async (c) => [c.name, (await findConflicts(task.repo, baseTip!, c.headCommit!)).conflicts] as const),
+    mapLimit(pairs, CONFLICT_CHECKS_AT_ONCE,
+      async ([a, b]) => ({ a: a.name, b: b.name, report: await findConflicts(task.repo, a.headCommit!, b.headCommit!) })),
   ]);
   return {
-    vsBase: Object.fromEntries(vsBase),
+    vsBase: Object.fromEntries(vsBase) as Record<string, string[]>,
     pairs: pairReports.filter((p) => !p.report.clean).map((p) => ({ a: p.a, b: p.b, conflicts: p.report.conflicts })),
   };
 }

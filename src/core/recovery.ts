@@ -66,8 +66,8 @@ async function reconcile(ctx: CoreContext): Promise<RecoveryReport> {
     if (clone.pid && clone.workerId?.startsWith(`${here}:`)) killProcessGroup(clone.pid, 'SIGKILL');
     if (clone.worktree) {
       try {
-        const head = await ctx.worktrees.commitLeftovers(clone.worktree, `kage: ${clone.name} attempt ${clone.attempt + 1} (recovered)`);
-        const diff = await ctx.worktrees.diffStats(clone.worktree, task.baseCommit, head);
+        const { head, diff } = await ctx.worktrees.commitAndDiff(clone.worktree,
+          `kage: ${clone.name} attempt ${clone.attempt + 1} (recovered)`, task.baseCommit);
         await store.updateClone(clone.id, { headCommit: head, diff });
       } catch (err) {
         ctx.log.warn({ err, clone: clone.id }, 'could not commit leftovers of an orphaned clone');

@@ -36,6 +36,8 @@ export interface WorktreeManager {
   remove(repo: string, path: string): Promise<void>;
   /** Commits everything uncommitted except `exclude` (paths the setup command created); returns HEAD. */
   commitLeftovers(worktreePath: string, message: string, exclude?: readonly string[]): Promise<string>;
+  /** commitLeftovers, then the new head and its diff stats against `baseCommit` (read in parallel). */
+  commitAndDiff(worktreePath: string, message: string, baseCommit: string, exclude?: readonly string[]): Promise<{ head: string; diff: DiffStats }>;
   /** Untracked paths (directories collapsed), e.g. to remember what a setup command created. */
   untrackedPaths(worktreePath: string): Promise<string[]>;
   diffStats(cwd: string, baseCommit: string, headCommit: string): Promise<DiffStats>;
@@ -196,6 +198,11 @@ export function createWorktreeManager(options: WorktreeManagerOptions): Worktree
   }
 
   async function commitLeftovers(worktreePath: string, message: string, exclude: readonly string[] = []): Promise<string> {
+    await commitStaged(worktreePath, message, exclude);
+    return resolveCommit(worktreePath, 'HEAD');
+  }
+
+  async function commitStaged(worktreePath: string, message: string, exclude: readonly string[]): Promise<void> {
     // No repository lock: staging and committing touch only this worktree's index and branch, plus new
     // objects, all of which git writes safely in parallel. The one shared step a commit could take,
     // auto-gc, is off in COMMIT_CONFIG.
@@ -216,7 +223,12 @@ export function createWorktreeManager(options: WorktreeManagerOptions): Worktree
         });
       }
     }
-    return resolveCommit(worktreePath, 'HEAD');
+  }
+
+  async function commitAndDiff(worktreePath: string, message: string, baseCommit: string, exclude: readonly string[] = []) {
+    await commitStaged(worktreePath, message, exclude);
+    const [head, diff] = await Promise.all([resolveCommit(worktreePath, 'HEAD'), diffStats(worktreePath, baseCommit, 'HEAD')]);
+    return { head, diff };
   }
 
   async function untrackedPaths(worktreePath: string): Promise<string[]> {
@@ -278,6 +290,7 @@ export function createWorktreeManager(options: WorktreeManagerOptions): Worktree
     add,
     remove,
     commitLeftovers,
+    commitAndDiff,
     untrackedPaths,
     diffStats,
     sweepOrphans,
