@@ -15,7 +15,11 @@ export interface MemoryReport {
   tasks: number;
   checkpoint_task: number;
   gc_exposed: boolean;
+  /** Each the median of samples after the last `SAMPLES_PER_CHECKPOINT` tasks up to that task: one sample of
+   * RSS moves by a few MB with whatever the allocator holds at that instant. */
   at: Record<string, MemorySample>;
+  /** RSS after a collection every 50 tasks, for the trend. */
+  series_rss_mb: Record<string, number>;
   growth_mb: number;
   heap_growth_mb: number;
   failed_tasks: number;
@@ -25,6 +29,12 @@ export interface MemoryReport {
 }
 
 const MB = 1024 * 1024;
+const SAMPLES_PER_CHECKPOINT = 10;
+
+function median(samples: MemorySample[]): MemorySample {
+  const pick = (key: keyof MemorySample): number => round(quantile(samples.map((x) => x[key]), 0.5));
+  return { rss_mb: pick('rss_mb'), heap_used_mb: pick('heap_used_mb'), heap_total_mb: pick('heap_total_mb'), external_mb: pick('external_mb') };
+}
 
 function sample(): MemorySample {
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -45,6 +55,8 @@ export async function measureMemory(kage: Kage, runner: KageTaskRunner, opts: {
   progress: (msg: string) => void;
 }): Promise<MemoryReport> {
   const at: Record<string, MemorySample> = {};
+  const series: Record<string, number> = {};
+  let window_: MemorySample[] = [];
   let failed = 0;
   const latencies: number[] = [];
   const startedAt = performance.now();
@@ -55,7 +67,13 @@ export async function measureMemory(kage: Kage, runner: KageTaskRunner, opts: {
     latencies.push(result.elapsedMs);
     // The last clone job's handler returns just after the task finishes; measure with nothing in flight.
     await kage.runtime.idle(30_000);
-    if (i === opts.checkpoint || i === opts.tasks) at[String(i)] = sample();
+    const nearCheckpoint = [opts.checkpoint, opts.tasks].some((cp) => i > cp - SAMPLES_PER_CHECKPOINT && i <= cp);
+    if (nearCheckpoint) window_.push(sample());
+    if (i === opts.checkpoint || i === opts.tasks) {
+      at[String(i)] = median(window_);
+      window_ = [];
+    }
+    if (i % 50 === 0) series[String(i)] = sample().rss_mb;
     if (i % 50 === 0 || i === opts.tasks) {
       opts.progress(`memory: ${i}/${opts.tasks} tasks, rss ${round(process.memoryUsage().rss / MB)} MB`);
     }
@@ -68,6 +86,7 @@ export async function measureMemory(kage: Kage, runner: KageTaskRunner, opts: {
     checkpoint_task: opts.checkpoint,
     gc_exposed: typeof (globalThis as { gc?: unknown }).gc === 'function',
     at,
+    series_rss_mb: series,
     growth_mb: round(last.rss_mb - first.rss_mb),
     heap_growth_mb: round(last.heap_used_mb - first.heap_used_mb),
     failed_tasks: failed,

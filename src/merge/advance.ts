@@ -19,6 +19,8 @@ export interface AdvanceInput {
   message: string;
   /** Paths the merge commit adds over `baseTip`, when the caller has diffed them already. */
   addedFiles?: readonly string[];
+  /** The checkout of `baseBranch` (null: none), when the caller looked it up already. */
+  checkout?: Promise<string | null>;
 }
 
 export type AdvanceResult =
@@ -68,7 +70,7 @@ export async function findCheckout(repo: string, branch: string): Promise<string
 
 export async function advanceBase(input: AdvanceInput): Promise<AdvanceResult> {
   const { repo, baseBranch, baseTip, mergeCommit } = input;
-  const checkout = await findCheckout(repo, baseBranch);
+  const checkout = await (input.checkout ?? findCheckout(repo, baseBranch));
   if (checkout !== null) {
     const state = await checkoutState(checkout);
     if (state.dirty) {

@@ -13,7 +13,7 @@ import { isKageError, KageError, showValue } from '../domain/index.js';
 import { badRefError, COMMIT_CONFIG, isAncestor, resolveCommits, resolveObjects, runGit } from '../workspace/git.js';
 import { repoLockKey } from '../workspace/repo-lock.js';
 import { withRepoLock } from '../workspace/worktrees.js';
-import { advanceBase } from './advance.js';
+import { advanceBase, findCheckout } from './advance.js';
 import { findConflicts, treeChanges, type ConflictReport, type TreeChanges } from './conflicts.js';
 
 export interface MergeCloneInput {
@@ -68,6 +68,9 @@ interface BuiltMerge {
 export async function mergeClone(input: MergeCloneInput): Promise<MergeResult> {
   const { repo, baseBranch, cloneBranch } = input;
   const baseRef = `refs/heads/${baseBranch}`;
+  // Which worktree has the base checked out is asked meanwhile: git processes cost milliseconds each.
+  const checkout = findCheckout(repo, baseBranch);
+  checkout.catch(() => undefined);
   // One lookup for all three; a task base that no longer resolves only drops a note from the message.
   const [baseTip = null, cloneTip = null, taskBase = null] = await resolveObjects(repo, [
     { name: baseRef, kind: 'commit' },
@@ -102,13 +105,13 @@ export async function mergeClone(input: MergeCloneInput): Promise<MergeResult> {
       if (built === null) {
         return nothing('failed', `Nothing to merge: ${baseBranch} already contains every commit of ${cloneBranch}`);
       }
-      return await withRepoLock(repo, lockRoot, () => advance(input, built, baseTip, report, taskBase));
+      return await withRepoLock(repo, lockRoot, () => advance(input, built, baseTip, report, taskBase, checkout));
     }
     // Conflicts, so the clone is no ancestor of the base and `theirs` has something to merge.
     return await withRepoLock(repo, lockRoot, async () => {
       const commit = await mergeInTempWorktree(input, baseTip, cloneTip);
       const built = { commit, changes: await treeChanges(repo, baseTip, commit) };
-      return advance(input, built, baseTip, report, taskBase);
+      return advance(input, built, baseTip, report, taskBase, checkout);
     });
   } catch (err) {
     if (!isKageError(err, 'KAGE_GIT_FAILED')) throw err;
@@ -121,18 +124,21 @@ export async function mergeClone(input: MergeCloneInput): Promise<MergeResult> {
  * the base already contains the clone. Writes only objects, so it needs no lock.
  */
 async function commitCleanMerge(input: MergeCloneInput, baseTip: string, cloneTip: string, tree: string): Promise<BuiltMerge | null> {
-  const changes = await treeChanges(input.repo, baseTip, tree);
+  const args = [...COMMIT_CONFIG, 'commit-tree', tree, '-p', baseTip, '-p', cloneTip];
+  // Both at once; a commit made for nothing is an unreferenced object that git collects later.
+  const [changes, res] = await Promise.all([
+    treeChanges(input.repo, baseTip, tree),
+    runGit(args, { cwd: input.repo, input: cleanMessage(input.message) }),
+  ]);
   // A clone the base already contains merges to the base's own tree; only then is the ancestry
   // question worth a git process (the same tree can also come from changes both sides made).
   if (changes.files.length === 0 && (await isAncestor(input.repo, cloneTip, baseTip))) return null;
-  const args = [...COMMIT_CONFIG, 'commit-tree', tree, '-p', baseTip, '-p', cloneTip];
-  const res = await runGit(args, { cwd: input.repo, input: cleanMessage(input.message) });
   return { commit: res.stdout.trim(), changes };
 }
 
 /** Moves the base branch to the merge commit (holding the repository lock) and describes the outcome. */
 async function advance(input: MergeCloneInput, built: BuiltMerge, baseTip: string, report: ConflictReport,
-  taskBase: string | null): Promise<MergeResult> {
+  taskBase: string | null, checkout: Promise<string | null>): Promise<MergeResult> {
   const { baseBranch, cloneBranch } = input;
   const mergeCommit = built.commit;
   const mergedFiles = built.changes.files;
@@ -144,6 +150,7 @@ async function advance(input: MergeCloneInput, built: BuiltMerge, baseTip: strin
     resultBranch: input.resultBranch,
     message: `kage: merge ${cloneBranch}`,
     addedFiles: built.changes.added,
+    checkout,
   });
   const notes = describe(input, report.conflicts, taskBase, baseTip);
   if (result.kind === 'to_branch') {
