@@ -32,6 +32,21 @@ const fileSchema = z
     envAllowlist: z.array(z.string().min(1)).optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
     agents: z.record(z.string(), agentConfigSchema).optional(),
+    server: z
+      .object({
+        host: z.string().min(1).optional(),
+        port: z.number().int().min(0).max(65_535).optional(),
+        repo: z.string().min(1).optional(),
+        apiKeys: z.array(z.string().min(8)).optional(),
+        bodyLimitBytes: z.number().int().min(1024).max(100 * 1024 * 1024).optional(),
+        rateLimitPerMinute: z.number().int().min(1).max(1_000_000).optional(),
+        maxQueuedClones: z.number().int().min(1).max(1_000_000).optional(),
+        corsOrigins: z.array(z.string().min(1)).optional(),
+        streamTokenTtlSeconds: z.number().int().min(10).max(86_400).optional(),
+        shutdownGraceSeconds: z.number().min(0).max(3600).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -57,13 +72,39 @@ export interface KageConfig {
   envAllowlist: string[];
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   agents: Record<string, AgentConfig>;
+  server: ServerConfig;
   /** The orchestrator's environment, kept so the process supervisor can filter it through the allowlist. */
   env: Readonly<Record<string, string>>;
+}
+
+/** Settings of `kage serve`. */
+export interface ServerConfig {
+  /** Interface to listen on; loopback unless told otherwise. */
+  host: string;
+  port: number;
+  /** Repository used when a submitted task names none. */
+  repo: string | null;
+  /** Accepted API keys (KAGE_API_KEYS, or v1's API_KEYS); empty means a generated key. */
+  apiKeys: string[];
+  bodyLimitBytes: number;
+  /** Requests per minute per API key. */
+  rateLimitPerMinute: number;
+  /** Queued clones past which new submissions get 429. */
+  maxQueuedClones: number;
+  /** Origins allowed by CORS; empty means CORS off. */
+  corsOrigins: string[];
+  /** Lifetime of the signed tokens browsers use for the progress stream. */
+  streamTokenTtlMs: number;
+  /** How long running clones may finish on SIGTERM before they are handed back to the queue. */
+  shutdownGraceMs: number;
 }
 
 /** Flags a command may pass; each overrides the environment and the file. */
 export interface ConfigOverrides {
   home?: string;
+  host?: string;
+  port?: number;
+  repo?: string;
   databaseUrl?: string;
   baseBranch?: string;
   concurrency?: number;
@@ -92,6 +133,10 @@ function envNumber(env: NodeJS.ProcessEnv, name: string): number | undefined {
 function envString(env: NodeJS.ProcessEnv, name: string): string | undefined {
   const raw = env[name];
   return raw === undefined || raw.trim() === '' ? undefined : raw.trim();
+}
+
+function listOf(raw: string | undefined): string[] | undefined {
+  return raw?.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
 function readConfigFile(path: string): FileConfig {
@@ -164,11 +209,34 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     ],
     logLevel: logLevel as KageConfig['logLevel'],
     agents: file.agents ?? {},
+    server: {
+      host: overrides.host ?? envString(env, 'KAGE_HOST') ?? file.server?.host ?? '127.0.0.1',
+      port: overrides.port ?? envNumber(env, 'KAGE_PORT') ?? file.server?.port ?? 8003,
+      repo: overrides.repo ?? envString(env, 'KAGE_REPO') ?? file.server?.repo ?? null,
+      apiKeys: listOf(envString(env, 'KAGE_API_KEYS') ?? envString(env, 'API_KEYS')) ?? file.server?.apiKeys ?? [],
+      bodyLimitBytes: envNumber(env, 'KAGE_BODY_LIMIT') ?? file.server?.bodyLimitBytes ?? 1024 * 1024,
+      rateLimitPerMinute: envNumber(env, 'KAGE_RATE_LIMIT') ?? file.server?.rateLimitPerMinute ?? 600,
+      maxQueuedClones: envNumber(env, 'KAGE_MAX_QUEUED') ?? file.server?.maxQueuedClones ?? 1000,
+      corsOrigins: listOf(envString(env, 'KAGE_CORS_ORIGINS')) ?? file.server?.corsOrigins ?? [],
+      streamTokenTtlMs: (envNumber(env, 'KAGE_STREAM_TOKEN_TTL') ?? file.server?.streamTokenTtlSeconds ?? 300) * 1000,
+      shutdownGraceMs: (envNumber(env, 'KAGE_SHUTDOWN_GRACE') ?? file.server?.shutdownGraceSeconds ?? 30) * 1000,
+    },
     env: Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string')),
   };
   for (const [name, ms] of [['KAGE_TIMEOUT', config.timeoutMs], ['KAGE_CHECK_TIMEOUT', config.checkTimeoutMs]] as const) {
     if (ms < 1000) {
       throw new KageError('KAGE_INVALID_CONFIG', `Expected \`${name}\` of at least 1 second, got ${ms / 1000}`, { field: name });
+    }
+  }
+  const ranges: [string, number, number, number][] = [
+    ['KAGE_PORT', config.server.port, 0, 65_535],
+    ['KAGE_BODY_LIMIT', config.server.bodyLimitBytes, 1024, 100 * 1024 * 1024],
+    ['KAGE_RATE_LIMIT', config.server.rateLimitPerMinute, 1, 1_000_000],
+    ['KAGE_MAX_QUEUED', config.server.maxQueuedClones, 1, 1_000_000],
+  ];
+  for (const [name, value, min, max] of ranges) {
+    if (!Number.isInteger(value) || value < min || value > max) {
+      throw new KageError('KAGE_INVALID_CONFIG', `Expected \`${name}\` between ${min} and ${max}, got ${showValue(value)}`, { field: name });
     }
   }
   return deepFreeze(config);

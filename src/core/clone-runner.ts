@@ -31,10 +31,8 @@ export function cloneHome(ctx: CoreContext, cloneId: string): string {
 }
 
 export async function runCloneJob(ctx: CoreContext, job: CloneJob): Promise<void> {
-  const clone = await ctx.store.claimClone(job.cloneId, job.attempt, ctx.workerId);
-  if (!clone) return; // stale job: cancelled, already running elsewhere, or superseded by a later attempt
-  const task = await ctx.store.getTask(job.taskId);
-  if (!task) return;
+  const [clone, task] = await Promise.all([ctx.store.claimClone(job.cloneId, job.attempt, ctx.workerId), ctx.store.getTask(job.taskId)]);
+  if (!clone || !task) return; // stale job: cancelled, already running elsewhere, or superseded by a later attempt
   const running: RunningClone = { taskId: task.id, controller: new AbortController(), stopReason: null };
   ctx.running.set(clone.id, running);
   try {
@@ -47,7 +45,8 @@ export async function runCloneJob(ctx: CoreContext, job: CloneJob): Promise<void
     if (clone.worktree || (await ctx.store.getClone(clone.id))?.worktree) await removeWorktree(ctx, task, clone.id);
   } finally {
     ctx.running.delete(clone.id);
-    await ctx.events.flush();
+    // Store now rather than after the batching delay; order with the finalizer's events is kept regardless.
+    void ctx.events.flush();
   }
   await finalizeTask(ctx, task.id);
 }

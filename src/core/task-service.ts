@@ -77,7 +77,7 @@ export function createTaskService(ctx: CoreContext) {
         job: { taskId: id, cloneId: clone.id, attempt: 0 },
         expireInSeconds: jobExpirySeconds(clone.timeoutMs, spec.checkTimeoutMs),
       })));
-      await events.flush();
+      void events.flush();
       return created;
     },
 
