@@ -59,13 +59,15 @@ async function judgeAndMerge(ctx: CoreContext, task: TaskRecord): Promise<void> 
   if (mergesBest && best && outcome.checkedAgainstBase) report.vsBase[best.name] = outcome.patch.conflicts;
   events.emit(task.id, null, 'conflict_report', report);
 
+  events.emit(task.id, null, 'merge_result', { ...outcome.patch, strategy: task.mergeStrategy });
   const winner = outcome.patch.mergeStatus === 'merged' ? clones.find((c) => c.name === best?.name) : undefined;
+  // Whoever sees the task terminal finds every event before `task_finished` stored already.
   await Promise.all([
-    store.updateTask(task.id, { ...outcome.patch, status: outcome.status, completedAt: new Date() }, ['merging']),
+    events.flush(),
     // Merged into the base, the winner's branch has nothing left to offer.
     winner ? deleteBranch(task.repo, winner.branch).catch(() => false) : undefined,
   ]);
-  events.emit(task.id, null, 'merge_result', { ...outcome.patch, strategy: task.mergeStrategy });
+  await store.updateTask(task.id, { ...outcome.patch, status: outcome.status, completedAt: new Date() }, ['merging']);
   events.emit(task.id, null, 'task_finished', { status: outcome.status, best: best?.name ?? null });
 }
 
