@@ -86,6 +86,7 @@ export function toV1Task(task: TaskRecord, clones: CloneRecord[]) {
     merge_commit: task.mergeCommit,
     merge_branch: task.mergeBranch,
     created_by: task.createdBy,
+    token_budget: task.tokenBudget,
     clones: clones.map((c) => ({
       name: c.name,
       agent: c.agent,

@@ -7,6 +7,7 @@ import { registerActions } from './commands/act.js';
 import { registerDemo } from './commands/demo.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerRun } from './commands/run.js';
+import { registerServe } from './commands/serve.js';
 
 const program = new Command();
 program
@@ -23,6 +24,7 @@ registerDemo(program, globals);
 registerRun(program, globals);
 registerInspect(program, globals);
 registerActions(program, globals);
+registerServe(program, globals);
 
 try {
   await program.parseAsync(process.argv);

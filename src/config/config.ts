@@ -44,6 +44,7 @@ const fileSchema = z
         corsOrigins: z.array(z.string().min(1)).optional(),
         streamTokenTtlSeconds: z.number().int().min(10).max(86_400).optional(),
         shutdownGraceSeconds: z.number().min(0).max(3600).optional(),
+        sseHeartbeatMs: z.number().int().min(10).max(600_000).optional(),
       })
       .strict()
       .optional(),
@@ -97,6 +98,8 @@ export interface ServerConfig {
   streamTokenTtlMs: number;
   /** How long running clones may finish on SIGTERM before they are handed back to the queue. */
   shutdownGraceMs: number;
+  /** Idle time after which the progress stream sends a `heartbeat` event (keeps proxies from closing it). */
+  sseHeartbeatMs: number;
 }
 
 /** Flags a command may pass; each overrides the environment and the file. */
@@ -220,6 +223,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
       corsOrigins: listOf(envString(env, 'KAGE_CORS_ORIGINS')) ?? file.server?.corsOrigins ?? [],
       streamTokenTtlMs: (envNumber(env, 'KAGE_STREAM_TOKEN_TTL') ?? file.server?.streamTokenTtlSeconds ?? 300) * 1000,
       shutdownGraceMs: (envNumber(env, 'KAGE_SHUTDOWN_GRACE') ?? file.server?.shutdownGraceSeconds ?? 30) * 1000,
+      sseHeartbeatMs: envNumber(env, 'KAGE_SSE_HEARTBEAT_MS') ?? file.server?.sseHeartbeatMs ?? 15_000,
     },
     env: Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string')),
   };
@@ -233,6 +237,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     ['KAGE_BODY_LIMIT', config.server.bodyLimitBytes, 1024, 100 * 1024 * 1024],
     ['KAGE_RATE_LIMIT', config.server.rateLimitPerMinute, 1, 1_000_000],
     ['KAGE_MAX_QUEUED', config.server.maxQueuedClones, 1, 1_000_000],
+    ['KAGE_SSE_HEARTBEAT_MS', config.server.sseHeartbeatMs, 10, 600_000],
   ];
   for (const [name, value, min, max] of ranges) {
     if (!Number.isInteger(value) || value < min || value > max) {

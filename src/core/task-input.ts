@@ -33,6 +33,7 @@ export const taskInputSchema = z.object({
   checkTimeoutSeconds: z.number().int().min(1).max(86_400).optional(),
   timeoutSeconds: z.number().int().min(1).max(86_400).optional(),
   createdBy: z.string().max(255).nullable().optional(),
+  tokenBudget: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).nullable().optional(),
   clones: z.array(cloneInput).min(1).max(MAX_CLONES),
 });
 
@@ -84,6 +85,7 @@ export function parseTaskInput(input: unknown, defaults: TaskDefaults): TaskSpec
     retryDelayMs: t.retryDelaySeconds !== undefined ? Math.round(t.retryDelaySeconds * 1000) : defaults.retryDelayMs,
     checkTimeoutMs: t.checkTimeoutSeconds !== undefined ? t.checkTimeoutSeconds * 1000 : defaults.checkTimeoutMs,
     createdBy: t.createdBy ?? null,
+    tokenBudget: t.tokenBudget ?? null,
     clones: clones.map(({ name, c }) => ({
       name,
       agent: c.agent,

@@ -67,7 +67,8 @@ export function createTaskService(ctx: CoreContext) {
       const created = await store.createTask(
         { id, description: spec.description, repo, baseRef, baseCommit, checkCommand: spec.checkCommand,
           setupCommand: spec.setupCommand, mergeStrategy: spec.mergeStrategy, maxRetries: spec.maxRetries,
-          retryDelayMs: spec.retryDelayMs, checkTimeoutMs: spec.checkTimeoutMs, createdBy: spec.createdBy },
+          retryDelayMs: spec.retryDelayMs, checkTimeoutMs: spec.checkTimeoutMs, createdBy: spec.createdBy,
+          tokenBudget: spec.tokenBudget },
         spec.clones.map((c) => ({ id: randomUUID(), name: c.name, agent: c.agent, model: c.model, options: c.options,
           branch: cloneBranchName(id, c.name), timeoutMs: c.timeoutMs })),
       );

@@ -15,6 +15,17 @@ export const ERROR_CODES = {
   KAGE_GIT_FAILED: { http: 500, summary: 'A git command failed' },
   KAGE_STORE_UNAVAILABLE: { http: 503, summary: 'The PostgreSQL store cannot be reached or started' },
   KAGE_AGENT_SPAWN_FAILED: { http: 500, summary: 'The agent executable could not be started' },
+  KAGE_CLONE_NO_RESULT: { http: 409, summary: 'The clone has no result (no commit) to compare or merge yet' },
+  KAGE_AUTH_REQUIRED: { http: 401, summary: 'No API key was given' },
+  KAGE_AUTH_INVALID: { http: 403, summary: 'The API key or stream token is not valid' },
+  KAGE_RATE_LIMITED: { http: 429, summary: 'Too many requests for this API key; retry after the given seconds' },
+  KAGE_QUEUE_FULL: { http: 429, summary: 'Too many clones are waiting for a worker; retry later' },
+  KAGE_ROUTE_NOT_FOUND: { http: 404, summary: 'No endpoint has this method and path' },
+  KAGE_MALFORMED_BODY: { http: 400, summary: 'The request body is not valid JSON' },
+  KAGE_BODY_TOO_LARGE: { http: 413, summary: 'The request body is larger than the server accepts' },
+  KAGE_UNSUPPORTED_MEDIA_TYPE: { http: 415, summary: 'The request body has a content type the endpoint does not accept' },
+  KAGE_BAD_REQUEST: { http: 400, summary: 'The request is malformed' },
+  KAGE_INTERNAL: { http: 500, summary: 'An unexpected error; the server log has the details under the request id' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -126,6 +126,8 @@ export interface TaskSpec {
   retryDelayMs: number;
   checkTimeoutMs: number;
   createdBy: string | null;
+  /** Tokens all clones together may use; null means no limit. Stored now, enforced by the gateway. */
+  tokenBudget: number | null;
   clones: CloneSpec[];
 }
 
@@ -143,6 +145,8 @@ export interface TaskRecord {
   checkTimeoutMs: number;
   status: TaskStatus;
   createdBy: string | null;
+  /** Tokens all clones together may use; null means no limit. */
+  tokenBudget: number | null;
   bestClone: string | null;
   mergeStatus: MergeStatus;
   mergeCommit: string | null;

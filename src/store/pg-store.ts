@@ -18,7 +18,8 @@ export interface NewEvent {
 export type NewClone = Pick<CloneRecord, 'id' | 'name' | 'agent' | 'model' | 'options' | 'branch' | 'timeoutMs'>;
 
 export type NewTask = Pick<TaskRecord, 'id' | 'description' | 'repo' | 'baseRef' | 'baseCommit' | 'checkCommand' |
-  'setupCommand' | 'mergeStrategy' | 'maxRetries' | 'retryDelayMs' | 'checkTimeoutMs' | 'createdBy'>;
+  'setupCommand' | 'mergeStrategy' | 'maxRetries' | 'retryDelayMs' | 'checkTimeoutMs' | 'createdBy'> &
+  Partial<Pick<TaskRecord, 'tokenBudget'>>;
 
 export interface WorkerRow {
   id: string;
@@ -34,6 +35,13 @@ export interface AgentStats {
   running: number;
   tokens: number;
   costUsd: number;
+}
+
+/** How many of one agent's clones ended in one terminal status. */
+export interface CloneOutcome {
+  agent: string;
+  status: CloneStatus;
+  clones: number;
 }
 
 export type ActiveClone = CloneRecord & { taskStatus: TaskStatus };
@@ -72,7 +80,7 @@ export class PgStore {
     return this.tx(async (c) => {
       const t = await c.query(sql('insert-task'), [task.id, task.description, task.repo, task.baseRef, task.baseCommit,
         task.checkCommand, task.setupCommand, task.mergeStrategy, task.maxRetries, task.retryDelayMs, task.checkTimeoutMs,
-        task.createdBy]);
+        task.createdBy, task.tokenBudget ?? null]);
       const r = await c.query(sql('insert-clones'), [
         clones.map((x) => x.id), clones.map(() => task.id), clones.map((x) => x.name), clones.map((x) => x.agent),
         clones.map((x) => x.model), clones.map((x) => JSON.stringify(x.options)), clones.map((x) => x.branch),
@@ -95,16 +103,39 @@ export class PgStore {
     return r.rows.map(toTask);
   }
 
-  async listTasks(opts: { status?: TaskStatus | null; limit: number; offset: number }): Promise<{ tasks: TaskRecord[]; total: number }> {
+  /** Newest first; `status` filters by one status or any of several. */
+  async listTasks(opts: { status?: TaskStatus | readonly TaskStatus[] | null; limit: number; offset: number }): Promise<{ tasks: TaskRecord[]; total: number }> {
+    const statuses = opts.status == null ? null : typeof opts.status === 'string' ? [opts.status] : [...opts.status];
     const [rows, count] = await Promise.all([
-      this.pool.query(sql('list-tasks'), [opts.status ?? null, opts.limit, opts.offset]),
-      this.pool.query(sql('count-tasks'), [opts.status ?? null]),
+      this.pool.query(sql('list-tasks'), [statuses, opts.limit, opts.offset]),
+      this.pool.query(sql('count-tasks'), [statuses]),
     ]);
     return { tasks: rows.rows.map(toTask), total: count.rows[0].n };
   }
 
   async getClones(taskId: string): Promise<CloneRecord[]> {
     return (await this.pool.query(sql('select-clones'), [taskId])).rows.map(toClone);
+  }
+
+  /** The clones of several tasks, grouped by task id (one query for a page of tasks). */
+  async getClonesOfTasks(taskIds: readonly string[]): Promise<Map<string, CloneRecord[]>> {
+    const byTask = new Map<string, CloneRecord[]>(taskIds.map((id) => [id, []]));
+    if (taskIds.length === 0) return byTask;
+    for (const row of (await this.pool.query(sql('select-clones-of-tasks'), [taskIds])).rows) {
+      const clone = toClone(row);
+      byTask.get(clone.taskId)?.push(clone);
+    }
+    return byTask;
+  }
+
+  async countTasksByStatus(): Promise<Partial<Record<TaskStatus, number>>> {
+    const r = await this.pool.query(sql('count-tasks-by-status'));
+    return Object.fromEntries(r.rows.map((row) => [row.status, row.n]));
+  }
+
+  /** Clones waiting for a worker, queued or retrying. */
+  async countWaitingClones(): Promise<number> {
+    return (await this.pool.query(sql('count-waiting-clones'))).rows[0].n;
   }
 
   async getClone(id: string): Promise<CloneRecord | null> {
@@ -200,6 +231,29 @@ export class PgStore {
     return (await this.pool.query(sql('list-events'), [taskId, afterId, limit])).rows.map(toEvent);
   }
 
+  async listCloneEvents(taskId: string, cloneId: string, afterId = '0', limit = 1000): Promise<EventRecord[]> {
+    return (await this.pool.query(sql('list-clone-events'), [taskId, cloneId, afterId, limit])).rows.map(toEvent);
+  }
+
+  /** Hashes (and prefixes) of the generated API keys. */
+  async apiKeys(): Promise<{ hash: string; prefix: string }[]> {
+    return (await this.pool.query(sql('select-api-keys'))).rows.map((r) => ({ hash: r.hash, prefix: r.prefix }));
+  }
+
+  async addApiKey(hash: string, prefix: string): Promise<void> {
+    await this.pool.query(sql('insert-api-key'), [hash, prefix]);
+  }
+
+  /** The stored value of a server setting, storing `value` first when there is none; every process gets the same one. */
+  async ensureServerSetting(name: string, value: string): Promise<string> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      // A concurrent first insert can leave this statement's snapshot without either row; the next one sees it.
+      const row = (await this.pool.query(sql('ensure-server-setting'), [name, value])).rows[0];
+      if (row) return row.value as string;
+    }
+    throw new KageError('KAGE_STORE_UNAVAILABLE', `Cannot read or store the server setting ${name}`);
+  }
+
   async upsertWorker(id: string, hostname: string, pid: number): Promise<void> {
     await this.pool.query(sql('upsert-worker'), [id, hostname, pid]);
   }
@@ -226,6 +280,26 @@ export class PgStore {
     const r = await this.pool.query(sql('task-stats'));
     return r.rows.map((s) => ({ agent: s.agent, clones: s.clones, succeeded: s.succeeded, running: s.running,
       tokens: Number(s.tokens), costUsd: Number(s.cost_usd) }));
+  }
+
+  async cloneOutcomes(): Promise<CloneOutcome[]> {
+    const r = await this.pool.query(sql('clone-outcomes'));
+    return r.rows.map((o) => ({ agent: o.agent, status: o.status, clones: o.clones }));
+  }
+
+  /** Runs `fn` holding a session-level advisory lock, waiting for it when another process holds it. */
+  async withLock<T>(key: number, fn: () => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('select pg_advisory_lock($1)', [key]);
+      try {
+        return await fn();
+      } finally {
+        await client.query('select pg_advisory_unlock($1)', [key]);
+      }
+    } finally {
+      client.release();
+    }
   }
 
   /** Runs `fn` holding a session-level advisory lock; null when another process holds it. */

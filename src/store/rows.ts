@@ -21,6 +21,7 @@ export function toTask(r: Row): TaskRecord {
     checkTimeoutMs: r.check_timeout_ms,
     status: r.status,
     createdBy: r.created_by,
+    tokenBudget: numOrNull(r.token_budget),
     bestClone: r.best_clone,
     mergeStatus: r.merge_status,
     mergeCommit: r.merge_commit,

@@ -1,0 +1,72 @@
+// Public service routes: `GET /` (service info and endpoint map), `GET /health` (checks the store), and
+// the agent list.
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { ApiDeps } from '../deps.js';
+import { agentsResponseSchema, healthSchema, serviceInfoSchema } from '../schemas.js';
+import { V1_AGENT_ALIASES, V1_REMOVED_AGENTS } from '../v1.js';
+
+/** A store that does not answer within this long counts as unreachable. */
+const HEALTH_TIMEOUT_MS = 2000;
+
+const ENDPOINTS: Record<string, string> = {
+  'GET /health': 'service and store health',
+  'POST /api/v1/tasks': 'submit a task',
+  'GET /api/v1/tasks': 'list tasks (?status=&page=&page_size=)',
+  'GET /api/v1/tasks/stats': 'running count and per-agent totals',
+  'GET /api/v1/tasks/{id}': 'one task',
+  'DELETE /api/v1/tasks/{id}': 'cancel a task',
+  'GET /api/v1/tasks/{id}/progress': 'live progress (Server-Sent Events)',
+  'POST /api/v1/tasks/{id}/stream-token': 'a short-lived token for the progress stream',
+  'POST /api/v1/tasks/{id}/merge': 'merge a clone (?strategy=&cli_name=)',
+  'GET /api/v1/tasks/{id}/conflicts': 'conflicts of a clone with the base branch (?cli_name=)',
+  'GET /api/v1/tasks/{id}/clones/{name}': 'one clone: events, diff, check output, score',
+  'GET /api/v1/tasks/{id}/events': 'the task\'s events (?after=&limit=)',
+  'GET /api/v1/tasks/{id}/ranking': 'the judge\'s ranking',
+  'GET /api/v1/agents': 'agents that can be assigned',
+  'GET /docs': 'Swagger UI',
+  'GET /openapi.json': 'OpenAPI 3.1 document',
+};
+
+export function registerMetaRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const startedAt = Date.now();
+
+  r.get('/', {
+    schema: { summary: 'Service info and endpoint map', tags: ['meta'], security: [], response: { 200: serviceInfoSchema } },
+  }, async () => ({
+    name: 'Kage Bunshin',
+    version: deps.version,
+    api_version: 'v1' as const,
+    docs: '/docs',
+    openapi: '/openapi.json',
+    endpoints: ENDPOINTS,
+  }));
+
+  r.get('/health', {
+    schema: { summary: 'Health: 200 when the store answers, else 503', tags: ['meta'], security: [], response: { 200: healthSchema, 503: healthSchema } },
+  }, async (_req, reply) => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), HEALTH_TIMEOUT_MS)));
+    const ok = await Promise.race([deps.kage.ctx.store.ping(), timeout]);
+    clearTimeout(timer);
+    return reply.code(ok ? 200 : 503).send({
+      status: ok ? 'healthy' : 'unhealthy',
+      store: ok ? 'ok' : 'unreachable',
+      pid: process.pid,
+      version: deps.version,
+      uptime_seconds: Math.round((Date.now() - startedAt) / 1000),
+      running_clones: deps.kage.runtime.runningCount(),
+    });
+  });
+
+  r.get('/api/v1/agents', {
+    schema: { summary: 'Agents that can be assigned (`cli_name`)', tags: ['agents'], response: { 200: agentsResponseSchema } },
+  }, async () => ({
+    agents: deps.kage.ctx.agents.list().map((a) => ({
+      id: a.id, aliases: [...a.aliases], description: a.description, supports_resume: a.supportsResume,
+    })),
+    v1_aliases: { ...V1_AGENT_ALIASES },
+    removed: { ...V1_REMOVED_AGENTS },
+  }));
+}
