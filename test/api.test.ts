@@ -531,6 +531,7 @@ describe('shutdown', () => {
       expect(clone!.status).toBe('queued');
       expect(isTerminalClone(clone!.status)).toBe(false);
       expect(clone!.retries).toBe(0);
+      expect((await check.kage.ctx.store.getTask(task.id))!.status).toBe('pending');
     } finally {
       await check.close({ graceMs: 0 });
     }

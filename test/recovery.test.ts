@@ -46,4 +46,26 @@ describe('recovery', () => {
     const report = await recover(kage.ctx);
     expect(report?.requeued).toEqual([]);
   });
+
+  it('a stopping worker hands its running clone back to the queue and takes no new job', async () => {
+    // Its own database, so no other worker can take the handed-back job.
+    const worker = await openKage({ databaseUrl: await freshDatabase() });
+    await worker.runtime.start(2);
+    const { task, clones } = await worker.tasks.createTask({ description: 'hang through a stop', repo: await makeRepo(),
+      clones: [{ agent: 'fake', options: { behaviour: 'hang' } }] });
+    await waitFor('the clone to run', async () => ((await worker.ctx.store.getClone(clones[0]!.id))?.status === 'running' ? true : undefined));
+    await worker.runtime.stop({ graceMs: 100 });
+    try {
+      const clone = (await worker.ctx.store.getClone(clones[0]!.id))!;
+      expect(clone).toMatchObject({ status: 'queued', retries: 0, attempt: 1, worktree: clone.worktree });
+      expect((await worker.ctx.store.getTask(task.id))!.status).toBe('pending');
+      const types = (await worker.ctx.store.listEvents(task.id)).map((e) => e.type);
+      expect(types.filter((t) => t === 'clone_started')).toHaveLength(1);
+      expect(types).toContain('clone_retry');
+      const jobs = await worker.ctx.store.pool.query("select count(*)::int as n from pgboss.job where name = 'kage-clone' and state = 'created'");
+      expect(jobs.rows[0].n).toBe(1);
+    } finally {
+      await worker.close();
+    }
+  });
 });

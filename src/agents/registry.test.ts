@@ -17,9 +17,10 @@ function catchError(fn: () => unknown): KageError {
 const gemini: AgentAdapter = { ...shellAdapter, id: 'gemini-cli', aliases: ['gemini'] };
 
 describe('createAgentRegistry', () => {
-  it('holds the fake and shell adapters by default', () => {
+  it('holds the fake, shell and ollama adapters by default', () => {
     const registry = createAgentRegistry();
-    expect(registry.ids()).toEqual(['fake', 'shell']);
+    expect(registry.ids()).toEqual(['fake', 'shell', 'ollama']);
+    expect(registry.get('ollama').id).toBe('ollama');
     expect(registry.get('fake').id).toBe('fake');
     expect(registry.get('shell').id).toBe('shell');
     expect(registry.list().map((a) => a.id)).toEqual(defaultAdapters().map((a) => a.id));
@@ -36,9 +37,9 @@ describe('createAgentRegistry', () => {
   it('names the unknown agent and lists the valid ids', () => {
     const err = catchError(() => createAgentRegistry().get('claude'));
     expect(err.code).toBe('KAGE_UNKNOWN_AGENT');
-    expect(err.message).toBe('Unknown agent "claude"; valid agents: fake, shell');
+    expect(err.message).toBe('Unknown agent "claude"; valid agents: fake, shell, ollama');
     expect(err.field).toBe('agent');
-    expect(err.details.validAgents).toEqual(['fake', 'shell']);
+    expect(err.details.validAgents).toEqual(['fake', 'shell', 'ollama']);
   });
 
   it('reports the caller field on unknown agents', () => {
@@ -54,7 +55,7 @@ describe('createAgentRegistry', () => {
     const registry = createAgentRegistry();
     registry.ids().push('x');
     registry.list().pop();
-    expect(registry.ids()).toEqual(['fake', 'shell']);
-    expect(registry.list()).toHaveLength(2);
+    expect(registry.ids()).toEqual(['fake', 'shell', 'ollama']);
+    expect(registry.list()).toHaveLength(3);
   });
 });

@@ -2,10 +2,11 @@
 import { KageError, showValue } from '../domain/index.js';
 import type { AgentAdapter } from './adapter.js';
 import { fakeAdapter } from './fake.js';
+import { ollamaAdapter } from './ollama.js';
 import { shellAdapter } from './shell.js';
 
 export function defaultAdapters(): AgentAdapter[] {
-  return [fakeAdapter, shellAdapter];
+  return [fakeAdapter, shellAdapter, ollamaAdapter];
 }
 
 export interface AgentRegistry {

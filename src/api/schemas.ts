@@ -291,3 +291,17 @@ export const healthSchema = z.object({
   uptime_seconds: z.number(),
   running_clones: z.number(),
 });
+
+export const systemSchema = z.object({
+  pid: z.number().int().describe('The server process id (for sampling it from the same machine)'),
+  started_at: z.string().describe('When the server process started, ISO-8601 UTC'),
+  uptime_s: z.number(),
+  rss_bytes: z.number().int().describe('Resident set size of the server process'),
+  kage_home: z.string(),
+  worktrees_on_disk: z.number().int().describe('Clone worktree directories under KAGE_HOME/worktrees'),
+  running_clones: z.number().int().describe('Clones this process is working on now'),
+  queue_depth: z.number().int().nullable().describe('Clone jobs waiting in the queue; null when the queue cannot be read'),
+  db_connections: z.number().int().nullable()
+    .describe('Connections to the database from every client (pg_stat_activity); null when the store cannot be read'),
+  version: z.string(),
+});

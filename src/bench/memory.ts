@@ -31,12 +31,13 @@ export interface MemoryReport {
 const MB = 1024 * 1024;
 const SAMPLES_PER_CHECKPOINT = 10;
 
-function median(samples: MemorySample[]): MemorySample {
+export function median(samples: MemorySample[]): MemorySample {
   const pick = (key: keyof MemorySample): number => round(quantile(samples.map((x) => x[key]), 0.5));
   return { rss_mb: pick('rss_mb'), heap_used_mb: pick('heap_used_mb'), heap_total_mb: pick('heap_total_mb'), external_mb: pick('external_mb') };
 }
 
-function sample(): MemorySample {
+/** This process's memory after a full collection (when node runs with --expose-gc). */
+export function sample(): MemorySample {
   const gc = (globalThis as { gc?: () => void }).gc;
   // Twice: the first pass may only queue finalizers whose memory the second frees.
   gc?.();

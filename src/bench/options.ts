@@ -1,13 +1,22 @@
-// Command line of the benchmark: sample counts, the memory run's length, the output file.
+// Command line of the benchmark: which halves run, sample counts, the memory runs' lengths, the output file.
+
+/** `core`: task latency against the floor, and memory, through the library; `api`: the HTTP server. */
+export type BenchPart = 'core' | 'api';
 
 export interface BenchOptions {
   quick: boolean;
+  /** The halves to run (`--only` picks one). */
+  parts: BenchPart[];
   /** Timed tasks per clone count (after one untimed warm-up each). */
   samples: Record<number, number>;
   /** Sequential one-clone tasks in the memory run. */
   memoryTasks: number;
   /** Task after which the memory run takes its first sample. */
   memoryCheckpoint: number;
+  /** Requests per measured API series (submissions, reads) at each concurrency. */
+  apiRequests: number;
+  /** Tasks submitted over HTTP for the API server's memory. */
+  apiTasks: number;
   out: string;
   /** Keep the temporary directory (repositories, KAGE_HOME, server) for inspection. */
   keep: boolean;
@@ -31,6 +40,9 @@ export function parseBenchArgs(argv: readonly string[], defaultOut: string): Ben
   let keep = false;
   let tasks: number | null = null;
   let samples: number | null = null;
+  let apiTasks: number | null = null;
+  let apiRequests: number | null = null;
+  let parts: BenchPart[] = ['core', 'api'];
   let out = defaultOut;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -38,15 +50,27 @@ export function parseBenchArgs(argv: readonly string[], defaultOut: string): Ben
     else if (arg === '--keep') keep = true;
     else if (arg === '--tasks') tasks = positiveInt('--tasks', argv[++i]);
     else if (arg === '--samples') samples = positiveInt('--samples', argv[++i]);
-    else if (arg === '--out') out = argv[++i] ?? out;
-    else throw new Error(`Unknown argument ${JSON.stringify(arg)}; expected --quick, --tasks <n>, --samples <n>, --out <file>, --keep`);
+    else if (arg === '--api-tasks') apiTasks = positiveInt('--api-tasks', argv[++i]);
+    else if (arg === '--api-requests') apiRequests = positiveInt('--api-requests', argv[++i]);
+    else if (arg === '--only') {
+      const part = argv[++i];
+      if (part !== 'core' && part !== 'api') throw new Error(`Expected \`--only\` to be core or api, got ${JSON.stringify(part)}`);
+      parts = [part];
+    } else if (arg === '--out') out = argv[++i] ?? out;
+    else {
+      throw new Error(`Unknown argument ${JSON.stringify(arg)}; expected --quick, --only core|api, --tasks <n>, --samples <n>, ` +
+        '--api-tasks <n>, --api-requests <n>, --out <file>, --keep');
+    }
   }
   const memoryTasks = tasks ?? (quick ? 40 : 1000);
   return {
     quick,
+    parts,
     samples: samples !== null ? { 1: samples, 4: samples, 8: samples } : { ...(quick ? QUICK_SAMPLES : FULL_SAMPLES) },
     memoryTasks,
     memoryCheckpoint: Math.min(100, Math.max(1, Math.floor(memoryTasks / 4))),
+    apiRequests: apiRequests ?? (quick ? 200 : 500),
+    apiTasks: apiTasks ?? (quick ? 1000 : 10_000),
     out,
     keep,
   };

@@ -3,6 +3,13 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { COMMIT_CONFIG, runGit } from '../workspace/git.js';
 
+/**
+ * Every task rewrites this one file with new content, so each merge changes something while the
+ * repository keeps its size: a file per task would make every checkout, and so every task, slower than
+ * the one before, measuring the repository's growth instead of the orchestrator.
+ */
+export const TASK_FILE = 'bench.txt';
+
 /** A repository at `dir` with one commit on `main`. */
 export async function createBenchRepo(dir: string): Promise<string> {
   await mkdir(dir, { recursive: true });

@@ -1,5 +1,6 @@
 // `npm run bench`: task latency against the floor for 1, 4 and 8 clones, memory over many tasks, and
-// worktrees left behind. JSON on stdout (and in bench-results.json), progress on stderr.
+// worktrees left behind (the core half); the HTTP API under load (the api half, in api.ts). JSON on stdout
+// (and in bench-results.json), progress and missed targets on stderr.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
@@ -9,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config/config.js';
 import { childEnv } from '../core/clone-runner.js';
 import { createKage, type Kage } from '../main/app.js';
+import { API_TARGETS, measureApi, type ApiReport } from './api.js';
 import { ensureEmbeddedPostgres, stopEmbeddedPostgres } from '../store/embedded-postgres.js';
 import { runGit } from '../workspace/git.js';
 import { createFloor } from './floor.js';
@@ -16,18 +18,12 @@ import { createKageTaskRunner, type KageTaskRunner } from './kage-tasks.js';
 import { measureMemory } from './memory.js';
 import { CLONE_COUNTS, parseBenchArgs, type BenchOptions } from './options.js';
 import { medianOffsets, milestoneOffsets } from './phases.js';
-import { createBenchRepo, linkedWorktrees } from './repos.js';
+import { createBenchRepo, linkedWorktrees, TASK_FILE } from './repos.js';
 import { ratio, round, summarize } from './stats.js';
 
 const TARGETS = { overhead_ratio_max: 1.5, rss_growth_mb_max: 5, worktrees_left: 0 };
 const CONCURRENCY = 8;
 const TASK_TIMEOUT_MS = 120_000;
-/**
- * Every task rewrites this one file with new content, so each merge changes something while the
- * repository keeps its size: a file per task would make every checkout, and so every task, slower than
- * the one before, measuring the repository's growth instead of the orchestrator.
- */
-const TASK_FILE = 'bench.txt';
 const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 const progress = (msg: string): void => void process.stderr.write(`bench: ${msg}\n`);
@@ -93,20 +89,17 @@ async function measureLatency(kage: Kage, runner: KageTaskRunner, opts: BenchOpt
   return { latency, failures, floorLeft };
 }
 
-async function main(): Promise<void> {
-  const opts = parseBenchArgs(process.argv.slice(2), join(PACKAGE_ROOT, 'bench-results.json'));
-  const tmp = mkdtempSync(join(tmpdir(), 'kage-bench-'));
-  // The embedded server may run as another user (when we are root); it must be able to reach its directory.
-  chmodSync(tmp, 0o755);
-  const home = join(tmp, 'home');
-  const info = machine();
-  progress(`${info.cpus} cpu(s), node ${info.node}, load ${info.loadavg_start.join(' ')}; working in ${tmp}`);
-  progress('starting PostgreSQL');
+/** What one half adds to the report, and the targets it missed (printed on stderr). */
+interface PartResult {
+  fields: Record<string, unknown>;
+  missed: string[];
+}
+
+async function runCore(opts: BenchOptions, tmp: string, databaseUrl: string, home: string): Promise<PartResult> {
   let kage: Kage | null = null;
   try {
-    const pg = await ensureEmbeddedPostgres({ home });
     // A controlled environment: no KAGE_* variables of the caller's shell change what is measured.
-    const config = loadConfig({ home, databaseUrl: pg.url, logLevel: 'silent', concurrency: CONCURRENCY },
+    const config = loadConfig({ home, databaseUrl, logLevel: 'silent', concurrency: CONCURRENCY },
       { PATH: process.env.PATH ?? '/usr/bin:/bin', KAGE_MAX_RETRIES: '0' });
     kage = await createKage(config);
     await kage.runtime.start(CONCURRENCY);
@@ -133,30 +126,74 @@ async function main(): Promise<void> {
       rss: memory.growth_mb <= TARGETS.rss_growth_mb_max,
       worktrees: worktreesLeft <= TARGETS.worktrees_left,
     };
-    const result = {
-      machine: { ...info, loadavg_end: loadavg().map((x) => round(x, 2)) },
-      config: { concurrency: CONCURRENCY, agent: 'fake', behaviour: 'ok', check_command: null, merge_strategy: 'auto',
-        max_retries: 0, samples: opts.samples, quick: opts.quick },
-      latency,
-      memory,
-      worktrees_left: worktreesLeft,
-      worktrees_left_detail: { on_disk: onDisk, git_worktree_list: linked, floor_git_worktree_list: floorLeft },
-      failed_tasks: failures,
-      targets: TARGETS,
-      pass,
+    const missed = [
+      ...missedOverhead.map(([q, c, r]) => `MISSED overhead target: ${c} clone(s) ${q} kage/floor = ${r} > ${TARGETS.overhead_ratio_max}`),
+      ...(pass.rss ? [] : [`MISSED memory target: RSS grew ${memory.growth_mb} MB > ${TARGETS.rss_growth_mb_max} MB`]),
+      ...(pass.worktrees ? [] : [`MISSED worktree target: ${worktreesLeft} left > ${TARGETS.worktrees_left}`]),
+      ...failures.map((f) => `task did not complete: ${f}`),
+    ];
+    return {
+      fields: {
+        config: { concurrency: CONCURRENCY, agent: 'fake', behaviour: 'ok', check_command: null, merge_strategy: 'auto',
+          max_retries: 0, samples: opts.samples, quick: opts.quick },
+        latency,
+        memory,
+        worktrees_left: worktreesLeft,
+        worktrees_left_detail: { on_disk: onDisk, git_worktree_list: linked, floor_git_worktree_list: floorLeft },
+        failed_tasks: failures,
+        targets: TARGETS,
+        pass,
+      },
+      missed,
     };
+  } finally {
+    await kage?.close();
+  }
+}
+
+async function runApi(opts: BenchOptions, tmp: string, databaseUrl: string): Promise<PartResult> {
+  const report: ApiReport = await measureApi({ tmp, databaseUrl, requests: opts.apiRequests, memoryTasks: opts.apiTasks, progress });
+  const c16 = report.submit.find((s) => s.concurrency === 16)!;
+  const pass = {
+    submissions: c16.requests_per_s >= API_TARGETS.submissions_per_s_c16_min,
+    sse: report.sse.stored_to_received_ms.p99 <= API_TARGETS.sse_p99_ms_max,
+    rss: report.memory.growth_mb <= API_TARGETS.rss_growth_mb_max,
+  };
+  const notCreated = [...report.submit, ...report.get_task].filter((s) => s.first_error !== null);
+  const failedTasks = Object.entries(report.task_statuses).filter(([status]) => status !== 'completed');
+  const missed = [
+    ...(pass.submissions ? [] : [`MISSED api submissions target: ${c16.requests_per_s}/s at c=16 < ${API_TARGETS.submissions_per_s_c16_min}/s`]),
+    ...(pass.sse ? [] : [`MISSED api SSE target: p99 ${report.sse.stored_to_received_ms.p99} ms > ${API_TARGETS.sse_p99_ms_max} ms`]),
+    ...(pass.rss ? [] : [`MISSED api memory target: server RSS grew ${report.memory.growth_mb} MB > ${API_TARGETS.rss_growth_mb_max} MB`]),
+    ...notCreated.map((s) => `api request failed at c=${s.concurrency}: ${s.first_error}`),
+    ...(report.memory.failed_submissions > 0 ? [`api memory run: ${report.memory.failed_submissions} submissions failed`] : []),
+    ...failedTasks.map(([status, n]) => `api: ${n} task(s) ended ${status}`),
+  ];
+  return { fields: { api: { ...report, targets: API_TARGETS, pass } }, missed };
+}
+
+async function main(): Promise<void> {
+  const opts = parseBenchArgs(process.argv.slice(2), join(PACKAGE_ROOT, 'bench-results.json'));
+  const tmp = mkdtempSync(join(tmpdir(), 'kage-bench-'));
+  // The embedded server may run as another user (when we are root); it must be able to reach its directory.
+  chmodSync(tmp, 0o755);
+  const home = join(tmp, 'home');
+  const info = machine();
+  progress(`${info.cpus} cpu(s), node ${info.node}, load ${info.loadavg_start.join(' ')}; working in ${tmp}`);
+  progress('starting PostgreSQL');
+  try {
+    const pg = await ensureEmbeddedPostgres({ home });
+    const parts: PartResult[] = [];
+    if (opts.parts.includes('core')) parts.push(await runCore(opts, tmp, pg.url, home));
+    if (opts.parts.includes('api')) parts.push(await runApi(opts, tmp, pg.url));
+    const result = { machine: { ...info, loadavg_end: loadavg().map((x) => round(x, 2)) }, parts: opts.parts,
+      ...Object.assign({}, ...parts.map((p) => p.fields)) as Record<string, unknown> };
     const json = JSON.stringify(result, null, 2);
     process.stdout.write(`${json}\n`);
     await writeFile(opts.out, `${json}\n`);
     progress(`wrote ${opts.out}`);
-    for (const [q, c, r] of missedOverhead) {
-      progress(`MISSED overhead target: ${c} clone(s) ${q} kage/floor = ${r} > ${TARGETS.overhead_ratio_max}`);
-    }
-    if (!pass.rss) progress(`MISSED memory target: RSS grew ${memory.growth_mb} MB > ${TARGETS.rss_growth_mb_max} MB`);
-    if (!pass.worktrees) progress(`MISSED worktree target: ${worktreesLeft} left > ${TARGETS.worktrees_left}`);
-    for (const f of failures) progress(`task did not complete: ${f}`);
+    for (const line of parts.flatMap((p) => p.missed)) progress(line);
   } finally {
-    await kage?.close();
     await stopEmbeddedPostgres({ home }).catch((err: unknown) => progress(`stopping PostgreSQL failed: ${String(err)}`));
     if (opts.keep) progress(`kept ${tmp}`);
     else await rm(tmp, { recursive: true, force: true });

@@ -8,6 +8,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerRun } from './commands/run.js';
 import { registerServe } from './commands/serve.js';
+import { registerStress } from './commands/stress.js';
 
 const program = new Command();
 program
@@ -25,6 +26,7 @@ registerRun(program, globals);
 registerInspect(program, globals);
 registerActions(program, globals);
 registerServe(program, globals);
+registerStress(program, globals);
 
 try {
   await program.parseAsync(process.argv);

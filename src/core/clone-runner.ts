@@ -153,6 +153,7 @@ async function runAttempt(ctx: CoreContext, task: TaskRecord, clone: CloneRecord
   if (running.stopReason === 'shutdown') {
     // This process is stopping: hand the clone back to the queue without using up a retry.
     await requeue(ctx, task, clone, outcome, { countsAsRetry: false, reason: 'worker stopped; attempt handed back', delayMs: 0 });
+    await store.releaseTask(task.id);
     return;
   }
   const cancelled = running.stopReason === 'cancel' || failure?.kind === 'cancelled';

@@ -5,6 +5,7 @@ import type { AgentRegistry } from '../agents/registry.js';
 import type { EventLog } from '../events/event-log.js';
 import type { CloneQueue } from '../queue/clone-queue.js';
 import type { PgStore } from '../store/pg-store.js';
+import type { RepoHeads } from '../workspace/repo-heads.js';
 import type { WorktreeManager } from '../workspace/worktrees.js';
 
 /** Why a running clone's process is being stopped by this process. */
@@ -23,6 +24,8 @@ export interface CoreContext {
   events: EventLog;
   agents: AgentRegistry;
   worktrees: WorktreeManager;
+  /** Branch commits of the repositories tasks are submitted for, without a git process per question. */
+  repos: RepoHeads;
   log: Logger;
   /** `<hostname>:<pid>:<random>`; recorded on clones this process runs. */
   workerId: string;

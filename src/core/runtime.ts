@@ -77,7 +77,8 @@ export function createWorkerRuntime(ctx: CoreContext): WorkerRuntime {
     },
     async stop(opts = {}) {
       if (heartbeat) clearInterval(heartbeat);
-      unlisten?.();
+      // No new job first: a clone handed back below must go to another worker, not straight back here.
+      await ctx.queue.stopWorking();
       if (active > 0 && !(await this.idle(opts.graceMs ?? 0))) {
         for (const running of ctx.running.values()) {
           running.stopReason = running.stopReason ?? 'shutdown';
@@ -85,6 +86,8 @@ export function createWorkerRuntime(ctx: CoreContext): WorkerRuntime {
         }
         await this.idle(ctx.config.killGraceMs + 10_000);
       }
+      // Cancels that arrive during the grace period above still reach the clones.
+      unlisten?.();
       await ctx.queue.stop();
       await ctx.store.deleteWorker(ctx.workerId).catch(() => undefined);
     },

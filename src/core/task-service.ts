@@ -5,7 +5,7 @@ import { realpathSync } from 'node:fs';
 import type { CloneRecord, MergeStrategy, TaskRecord } from '../domain/index.js';
 import { KageError, isTerminalTask, showValue } from '../domain/index.js';
 import { killProcessGroup } from '../process/supervisor.js';
-import { branchExists, currentBranch, inspectRepo, isGitRepo, repoRoot, resolveCommit, resolveObjects } from '../workspace/git.js';
+import { branchExists, currentBranch, isGitRepo, repoRoot, resolveCommit } from '../workspace/git.js';
 import { cloneBranchName } from './branches.js';
 import { jobExpirySeconds, type CoreContext } from './context.js';
 import { mergeInto, mergePatch, mergeTaskStatus } from './finalizer.js';
@@ -24,16 +24,11 @@ export interface TaskView {
 export function createTaskService(ctx: CoreContext) {
   const { store, events } = ctx;
 
-  /** The repository's root, base branch and base commit; one git process in the common case. */
+  /** The repository's root, base branch and base commit; no git process in the common case. */
   async function resolveRepoAndBase(path: string, baseRef: string | null): Promise<{ repo: string; baseRef: string; baseCommit: string }> {
-    const head = await inspectRepo(path);
+    const head = await ctx.repos.branchHead(path, baseRef ?? ctx.config.baseBranch);
     if (!head) return resolveSlowly(path, baseRef);
-    const ref = baseRef ?? ctx.config.baseBranch ?? head.branch;
-    if (!ref) return resolveSlowly(path, baseRef);
-    if (ref === head.branch) return { repo: realpathSync(head.root), baseRef: ref, baseCommit: head.head };
-    const [commit] = await resolveObjects(head.root, [{ name: `refs/heads/${ref}`, kind: 'commit' }]);
-    if (!commit) return resolveSlowly(path, ref);
-    return { repo: realpathSync(head.root), baseRef: ref, baseCommit: commit };
+    return { repo: head.root, baseRef: head.branch, baseCommit: head.commit };
   }
 
   /** The same answers step by step, for a precise error (not a repo, detached HEAD, missing or empty branch). */

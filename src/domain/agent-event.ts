@@ -20,4 +20,20 @@ export type AgentEvent =
   /** The agent's own final verdict on the run. */
   | { kind: 'result'; ok: boolean; text: string; numTurns: number | null; durationMs: number | null };
 
-export type AgentErrorKind = 'api' | 'auth' | 'rate_limit' | 'overloaded' | 'network' | 'budget' | 'unknown';
+export type AgentErrorKind =
+  /** The API answered with an error status (see `status`). */
+  | 'api'
+  /** Credentials missing or refused. */
+  | 'auth'
+  /** The API rate-limited the request. */
+  | 'rate_limit'
+  /** The API was overloaded (529, 503). */
+  | 'overloaded'
+  /** The request got no complete answer (reset, timeout, a CLI that does not say why): may pass next time. */
+  | 'network'
+  /** Nothing listens at the endpoint (connection refused, unknown host): no model server is running. */
+  | 'unreachable'
+  /** The agent's own budget (tokens, turns) ran out. */
+  | 'budget'
+  /** Anything else: it colours the failure message but does not decide the failure's kind. */
+  | 'unknown';

@@ -16,17 +16,24 @@ export function createEventLog(store: PgStore, opts: { batchDelayMs?: number; on
   let pending: NewEvent[] = [];
   let chain: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | null = null;
+  /** The write queued behind the one in flight; it takes whatever is pending when it starts. */
+  let next: Promise<void> | null = null;
   const listeners = new Set<(events: EventRecord[]) => void>();
 
+  // Flushes during a write do not each queue a write of their own: they share the next one, so under
+  // load (many tasks created at once) events go in few large batches instead of one insert per flush.
   const drain = (): Promise<void> => {
-    if (timer) {
-      clearTimeout(timer);
-      timer = null;
-    }
-    const batch = pending;
-    pending = [];
-    if (batch.length === 0) return chain;
-    chain = chain.then(async () => {
+    if (next) return next;
+    if (pending.length === 0) return chain;
+    next = chain.then(async () => {
+      next = null;
+      if (timer) {
+        clearTimeout(timer);
+        timer = null;
+      }
+      const batch = pending;
+      pending = [];
+      if (batch.length === 0) return;
       try {
         const stored = await store.appendEvents(batch);
         for (const l of listeners) l(stored);
@@ -34,7 +41,8 @@ export function createEventLog(store: PgStore, opts: { batchDelayMs?: number; on
         opts.onError?.(err);
       }
     });
-    return chain;
+    chain = next;
+    return next;
   };
 
   return {

@@ -13,6 +13,7 @@ import { createEventLog } from '../events/event-log.js';
 import { CloneQueue } from '../queue/clone-queue.js';
 import { ensureEmbeddedPostgres } from '../store/embedded-postgres.js';
 import { PgStore } from '../store/pg-store.js';
+import { createRepoHeads } from '../workspace/repo-heads.js';
 import { createWorktreeManager } from '../workspace/worktrees.js';
 
 export interface Kage {
@@ -51,6 +52,7 @@ export async function createKage(config: KageConfig, opts: KageOptions = {}): Pr
     events: createEventLog(store, { onError: (err) => log.error({ err }, 'storing events failed') }),
     agents: opts.agents ?? createAgentRegistry(),
     worktrees: createWorktreeManager({ root: join(config.home, 'worktrees') }),
+    repos: createRepoHeads(),
     log,
     workerId: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
     running: new Map(),
@@ -66,6 +68,7 @@ export async function createKage(config: KageConfig, opts: KageOptions = {}): Pr
       if (closed) return;
       closed = true;
       await runtime.stop();
+      await ctx.repos.close();
       await ctx.events.flush();
       await store.close();
     },

@@ -18,6 +18,7 @@ describe('buildChildEnv', () => {
     AWS_SECRET_ACCESS_KEY: 'secret',
     https_proxy: 'http://proxy:3128',
     NO_PROXY: 'localhost',
+    OLLAMA_HOST: 'gpu-box:11434',
     UNSET: undefined,
   };
 
@@ -30,6 +31,7 @@ describe('buildChildEnv', () => {
       LC_CTYPE: 'UTF-8',
       https_proxy: 'http://proxy:3128',
       NO_PROXY: 'localhost',
+      OLLAMA_HOST: 'gpu-box:11434',
       HOME: '/tmp/h',
       XDG_CONFIG_HOME: '/tmp/h/.config',
       XDG_DATA_HOME: '/tmp/h/.local/share',

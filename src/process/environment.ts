@@ -21,6 +21,8 @@ export const DEFAULT_ENV_ALLOWLIST: readonly string[] = Object.freeze([
   'http_proxy',
   'https_proxy',
   'no_proxy',
+  // Model endpoints users already set for their tools; addresses, not secrets.
+  'OLLAMA_HOST',
 ]);
 
 export interface ChildEnvInput {

@@ -71,6 +71,13 @@ describe('classifyFailure', () => {
     expect(f).toEqual({ kind: 'api_error', transient: false, message: 'prompt is too long' });
   });
 
+  it('does not retry an unreachable endpoint and keeps its message', () => {
+    const message = 'cannot reach Ollama at http://127.0.0.1:11434: connect ECONNREFUSED 127.0.0.1:11434';
+    const failed: AgentEvent = { kind: 'result', ok: false, text: message, numTurns: 0, durationMs: 5 };
+    const f = classifyFailure(result({ exitCode: 1 }), [apiError('unreachable', null, message), failed], required);
+    expect(f).toEqual({ kind: 'unreachable', transient: false, message });
+  });
+
   it('does not retry an auth error', () => {
     const f = classifyFailure(result({ exitCode: 1 }), [apiError('auth', 401, 'invalid x-api-key')], required);
     expect(f).toEqual({ kind: 'auth', transient: false, message: 'invalid x-api-key' });

@@ -19,8 +19,10 @@ export type FailureKind =
   | 'rate_limit'
   /** The API was overloaded. */
   | 'overloaded'
-  /** The API could not be reached. */
+  /** The request to the API got no complete answer; another attempt may get through. */
   | 'network'
+  /** Nothing listens at the API's address: retrying a server that is not running only delays the answer. */
+  | 'unreachable'
   /** Died from a signal we did not send, or ended without the result it must report. */
   | 'crash'
   /** The agent itself reported failure, or a plain command exited non-zero. */
@@ -101,6 +103,8 @@ function fromErrorEvent(error: ErrorEvent, result: ProcessResult): Failure {
       return { kind: error.errorKind, transient: true, message };
     case 'auth':
       return { kind: 'auth', transient: false, message };
+    case 'unreachable':
+      return { kind: 'unreachable', transient: false, message };
     case 'budget':
       return { kind: 'budget', transient: false, message };
     default:

@@ -72,6 +72,13 @@ export class CloneQueue {
     for (const id of this.workerIds) this.boss.notifyWorker(id);
   }
 
+  /** Stops fetching new jobs; jobs being handled run on, and enqueueing still works. */
+  async stopWorking(): Promise<void> {
+    if (this.workerIds.length === 0) return;
+    this.workerIds.length = 0;
+    await this.boss.offWork(CLONE_QUEUE);
+  }
+
   async depth(): Promise<number> {
     return this.boss.getQueueSize(CLONE_QUEUE);
   }

@@ -4,7 +4,7 @@ import type { CloneRecord, CloneStatus, EventRecord, TaskRecord, TaskStatus } fr
 import { KageError } from '../domain/index.js';
 import { sql } from './sql.js';
 import { migrate } from './migrate.js';
-import { cloneAssignments, taskAssignments, toClone, toEvent, toTask, type ClonePatch, type TaskPatch } from './rows.js';
+import { cloneAssignments, cloneFromJson, taskAssignments, toClone, toEvent, toTask, type ClonePatch, type TaskPatch } from './rows.js';
 
 export type { ClonePatch, TaskPatch } from './rows.js';
 
@@ -76,20 +76,22 @@ export class PgStore {
     }
   }
 
+  /** Connections to this database held by every client, not only this process. */
+  async countDatabaseConnections(): Promise<number> {
+    return (await this.pool.query(sql('count-db-connections'))).rows[0].n;
+  }
+
   async createTask(task: NewTask, clones: NewClone[]): Promise<{ task: TaskRecord; clones: CloneRecord[] }> {
-    return this.tx(async (c) => {
-      const t = await c.query(sql('insert-task'), [task.id, task.description, task.repo, task.baseRef, task.baseCommit,
-        task.checkCommand, task.setupCommand, task.mergeStrategy, task.maxRetries, task.retryDelayMs, task.checkTimeoutMs,
-        task.createdBy, task.tokenBudget ?? null]);
-      const r = await c.query(sql('insert-clones'), [
-        clones.map((x) => x.id), clones.map(() => task.id), clones.map((x) => x.name), clones.map((x) => x.agent),
-        clones.map((x) => x.model), clones.map((x) => JSON.stringify(x.options)), clones.map((x) => x.branch),
-        clones.map((x) => x.timeoutMs),
-      ]);
-      const byId = new Map(r.rows.map((row) => [row.id as string, row]));
-      const rows = clones.map((x) => toClone(byId.get(x.id)));
-      return { task: toTask(t.rows[0]), clones: rows };
-    });
+    // One statement is its own transaction: task and clones are stored together or not at all.
+    const r = await this.pool.query({ name: 'insert-task', text: sql('insert-task'), values: [task.id, task.description,
+      task.repo, task.baseRef, task.baseCommit, task.checkCommand, task.setupCommand, task.mergeStrategy, task.maxRetries,
+      task.retryDelayMs, task.checkTimeoutMs, task.createdBy, task.tokenBudget ?? null,
+      clones.map((x) => x.id), clones.map((x) => x.name), clones.map((x) => x.agent), clones.map((x) => x.model),
+      clones.map((x) => JSON.stringify(x.options)), clones.map((x) => x.branch), clones.map((x) => x.timeoutMs)] });
+    const { clone_rows: cloneRows, ...taskRow } = r.rows[0];
+    // json_agg of no rows is null.
+    const byId = new Map(((cloneRows ?? []) as Record<string, unknown>[]).map((row) => [row.id as string, cloneFromJson(row)]));
+    return { task: toTask(taskRow), clones: clones.map((x) => byId.get(x.id)!) };
   }
 
   async getTask(id: string): Promise<TaskRecord | null> {
@@ -177,6 +179,11 @@ export class PgStore {
   async saveRanking(taskId: string, ranking: { name: string; rank: number; score: number; reason: string }[]): Promise<void> {
     await this.pool.query(sql('update-ranking'), [taskId, ranking.map((r) => r.name), ranking.map((r) => r.rank),
       ranking.map((r) => r.score), ranking.map((r) => r.reason)]);
+  }
+
+  /** Marks a running task pending again when none of its clones runs (after a worker handed them back). */
+  async releaseTask(taskId: string): Promise<void> {
+    await this.pool.query(sql('release-task'), [taskId]);
   }
 
   /** Moves the task to judging when every clone is terminal; returns it only to the one caller that did. */

@@ -78,6 +78,12 @@ export function toClone(r: Row): CloneRecord {
   };
 }
 
+/** A clone row that came back as JSON (`json_agg`): its timestamps are strings there, Dates in a record. */
+export function cloneFromJson(r: Row): CloneRecord {
+  const date = (v: unknown): Date | null => (typeof v === 'string' ? new Date(v) : null);
+  return toClone({ ...r, started_at: date(r.started_at), finished_at: date(r.finished_at), updated_at: date(r.updated_at) });
+}
+
 export function toEvent(r: Row): EventRecord {
   return {
     id: String(r.id),

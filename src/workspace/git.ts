@@ -48,7 +48,8 @@ const INHERITED_GIT_VARS = [
 
 const STDERR_TAIL_CHARS = 2000;
 
-function gitEnv(extra: Record<string, string> | undefined): NodeJS.ProcessEnv {
+/** The environment every git command runs with: no inherited repository redirection, never a prompt. */
+export function gitEnv(extra?: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of INHERITED_GIT_VARS) delete env[name];
   // Never wait for a person: no credential prompt, no editor, no merge-message editor.

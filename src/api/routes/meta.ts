@@ -1,9 +1,9 @@
-// Public service routes: `GET /` (service info and endpoint map), `GET /health` (checks the store), and
-// the agent list.
+// Service routes: `GET /` (service info and endpoint map) and `GET /health` (checks the store), both public;
+// the agent list; and `GET /api/v1/system`, the process's own figures for `kage stress` and operators.
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { ApiDeps } from '../deps.js';
-import { agentsResponseSchema, healthSchema, serviceInfoSchema } from '../schemas.js';
+import { agentsResponseSchema, errorSchema, healthSchema, serviceInfoSchema, systemSchema } from '../schemas.js';
 import { V1_AGENT_ALIASES, V1_REMOVED_AGENTS } from '../v1.js';
 
 /** A store that does not answer within this long counts as unreachable. */
@@ -24,9 +24,21 @@ const ENDPOINTS: Record<string, string> = {
   'GET /api/v1/tasks/{id}/events': 'the task\'s events (?after=&limit=)',
   'GET /api/v1/tasks/{id}/ranking': 'the judge\'s ranking',
   'GET /api/v1/agents': 'agents that can be assigned',
+  'GET /api/v1/system': 'the server process: pid, RSS, worktrees on disk, queue depth, database connections',
   'GET /docs': 'Swagger UI',
   'GET /openapi.json': 'OpenAPI 3.1 document',
 };
+
+/** The value of `read`, or null when it fails or takes longer than `ms`: one slow source must not hold the answer. */
+async function within<T>(ms: number, read: () => Promise<T>): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)));
+  try {
+    return await Promise.race([read().catch(() => null), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export function registerMetaRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -69,4 +81,34 @@ export function registerMetaRoutes(app: FastifyInstance, deps: ApiDeps): void {
     v1_aliases: { ...V1_AGENT_ALIASES },
     removed: { ...V1_REMOVED_AGENTS },
   }));
+
+  r.get('/api/v1/system', {
+    schema: {
+      summary: 'The server process: pid, memory, worktrees on disk, queue depth, database connections',
+      description: '`kage stress` takes the pid from here to sample the process itself. ' +
+        '`queue_depth` and `db_connections` are null when the queue or the store does not answer within 2 s.',
+      tags: ['meta'],
+      response: { 200: systemSchema, 401: errorSchema, 403: errorSchema },
+    },
+  }, async () => {
+    const { ctx, runtime } = deps.kage;
+    const [depth, connections] = await Promise.all([
+      within(HEALTH_TIMEOUT_MS, () => ctx.queue.depth()),
+      within(HEALTH_TIMEOUT_MS, () => ctx.store.countDatabaseConnections()),
+    ]);
+    const uptimeS = process.uptime();
+    return {
+      pid: process.pid,
+      started_at: new Date(Date.now() - uptimeS * 1000).toISOString(),
+      uptime_s: Math.round(uptimeS),
+      rss_bytes: process.memoryUsage.rss(),
+      kage_home: deps.kage.config.home,
+      worktrees_on_disk: ctx.worktrees.listWorktreesOnDisk().length,
+      running_clones: runtime.runningCount(),
+      // pg-boss answers null instead of throwing while its connection is closed.
+      queue_depth: typeof depth === 'number' && Number.isFinite(depth) ? depth : null,
+      db_connections: connections,
+      version: deps.version,
+    };
+  });
 }
