@@ -70,7 +70,10 @@ export async function findCheckout(repo: string, branch: string): Promise<string
 
 export async function advanceBase(input: AdvanceInput): Promise<AdvanceResult> {
   const { repo, baseBranch, baseTip, mergeCommit } = input;
-  const checkout = await (input.checkout ?? findCheckout(repo, baseBranch));
+  // The caller may have asked early, outside the repository lock, where `git worktree list` can fail while
+  // another clone's worktree is being added; then ask again here, under the lock.
+  const early = input.checkout ? await input.checkout.catch(() => undefined) : undefined;
+  const checkout = early === undefined ? await findCheckout(repo, baseBranch) : early;
   if (checkout !== null) {
     const state = await checkoutState(checkout);
     if (state.dirty) {
