@@ -16,36 +16,8 @@ import {
   worktreeDirs,
   type CliResult,
 } from './support/harness.js';
+import { parseJson, taskStatus, type TaskJson } from './support/cli-json.js';
 
-interface CloneJson {
-  name: string;
-  status: string;
-  attempt: number;
-  retries: number;
-  pid: number | null;
-  worktree: string | null;
-}
-
-interface TaskJson {
-  id: string;
-  status: string;
-  mergeStatus: string;
-  clones: CloneJson[];
-}
-
-function parseJson<T>(result: CliResult, what: string): T {
-  try {
-    return JSON.parse(result.stdout) as T;
-  } catch {
-    throw new Error(`${what} printed no JSON (exit ${result.code}); stdout: ${result.stdout.slice(-800)} stderr: ${result.stderr.slice(-800)}`);
-  }
-}
-
-async function taskStatus(id: string, env: Record<string, string>): Promise<TaskJson> {
-  const result = await kageCli(['status', id, '--json'], env);
-  if (result.code !== 0) throw new Error(`kage status ${id} exited ${result.code}: ${result.stderr}`);
-  return parseJson<TaskJson>(result, 'kage status --json');
-}
 
 function isFakeAgentProcess(pid: number): boolean {
   try {

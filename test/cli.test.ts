@@ -18,41 +18,10 @@ import {
   worktreeDirs,
   type CliResult,
 } from './support/harness.js';
+import { parseJson, taskStatus, type TaskJson } from './support/cli-json.js';
 
 const exec = promisify(execFile);
 
-interface CloneJson {
-  name: string;
-  status: string;
-  branch: string;
-  headCommit: string | null;
-  attempt: number;
-  retries: number;
-  pid: number | null;
-}
-
-interface TaskJson {
-  id: string;
-  status: string;
-  bestClone: string | null;
-  mergeStatus: string;
-  mergeCommit: string | null;
-  clones: CloneJson[];
-}
-
-function parseJson<T>(result: CliResult, what: string): T {
-  try {
-    return JSON.parse(result.stdout) as T;
-  } catch {
-    throw new Error(`${what} printed no JSON (exit ${result.code}); stdout: ${result.stdout.slice(-800)} stderr: ${result.stderr.slice(-800)}`);
-  }
-}
-
-async function taskStatus(id: string, env: Record<string, string>): Promise<TaskJson> {
-  const result = await kageCli(['status', id, '--json'], env);
-  if (result.code !== 0) throw new Error(`kage status ${id} exited ${result.code}: ${result.stderr}`);
-  return parseJson<TaskJson>(result, 'kage status --json');
-}
 
 async function showFile(repo: string, rev: string, path: string): Promise<string | null> {
   const out = await runGit(['show', `${rev}:${path}`], { cwd: repo, allowFail: true });
