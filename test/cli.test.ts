@@ -16,7 +16,6 @@ import {
   waitFor,
   waitForExit,
   worktreeDirs,
-  type CliResult,
 } from './support/harness.js';
 import { parseJson, taskStatus, type TaskJson } from './support/cli-json.js';
 
