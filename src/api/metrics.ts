@@ -112,57 +112,32 @@ export function createMetricsRegistry(deps: MetricsDeps): KageMetrics {
 
   // Totals over the whole store, replaced wholesale on each read; when a read fails the last ones stay, so
   // a database hiccup never looks like a counter reset.
-  new Counter({
-    name: 'kage_agent_tokens_total',
-    help: 'Tokens (input, output and cache) used by all clones of an agent',
-    labelNames: ['agent'],
-    registers,
-    async collect() {
-      const totals = await readTotals();
-      if (!totals) return;
-      this.reset();
-      for (const a of totals.agents) this.inc({ agent: a.agent }, a.tokens);
-    },
-  });
-  new Counter({
-    name: 'kage_agent_cost_usd_total',
-    help: 'Cost in US dollars reported for all clones of an agent',
-    labelNames: ['agent'],
-    registers,
-    async collect() {
-      const totals = await readTotals();
-      if (!totals) return;
-      this.reset();
-      for (const a of totals.agents) this.inc({ agent: a.agent }, a.costUsd);
-    },
-  });
-  new Counter({
-    name: 'kage_clones_total',
-    help: 'Clones that reached a terminal status, per agent and status',
-    labelNames: ['agent', 'status'],
-    registers,
-    async collect() {
-      const totals = await readTotals();
-      if (!totals) return;
-      this.reset();
-      for (const o of totals.outcomes) this.inc({ agent: o.agent, status: o.status }, o.clones);
-    },
-  });
-  new Counter({
-    name: 'kage_clones_failed_total',
-    help: `Clones that ended ${FAILED_CLONE_STATUSES.join(' or ')}, per agent (0 for agents with none)`,
-    labelNames: ['agent'],
-    registers,
-    async collect() {
-      const totals = await readTotals();
-      if (!totals) return;
-      this.reset();
-      for (const a of totals.agents) this.inc({ agent: a.agent }, 0);
-      for (const o of totals.outcomes) {
-        if (FAILED_CLONE_STATUSES.includes(o.status)) this.inc({ agent: o.agent }, o.clones);
-      }
-    },
-  });
+  const totalsCounter = <L extends string>(name: string, help: string, labelNames: L[],
+    fill: (inc: (labels: Record<L, string>, value: number) => void, totals: StoreTotals) => void): void => {
+    new Counter({
+      name,
+      help,
+      labelNames,
+      registers,
+      async collect() {
+        const totals = await readTotals();
+        if (!totals) return;
+        this.reset();
+        fill((labels, value) => this.inc(labels as never, value), totals);
+      },
+    });
+  };
+  totalsCounter('kage_agent_tokens_total', 'Tokens (input, output and cache) used by all clones of an agent', ['agent'],
+    (inc, t) => t.agents.forEach((a) => inc({ agent: a.agent }, a.tokens)));
+  totalsCounter('kage_agent_cost_usd_total', 'Cost in US dollars reported for all clones of an agent', ['agent'],
+    (inc, t) => t.agents.forEach((a) => inc({ agent: a.agent }, a.costUsd)));
+  totalsCounter('kage_clones_total', 'Clones that reached a terminal status, per agent and status', ['agent', 'status'],
+    (inc, t) => t.outcomes.forEach((o) => inc({ agent: o.agent, status: o.status }, o.clones)));
+  totalsCounter('kage_clones_failed_total',
+    `Clones that ended ${FAILED_CLONE_STATUSES.join(' or ')}, per agent (0 for agents with none)`, ['agent'], (inc, t) => {
+      for (const a of t.agents) inc({ agent: a.agent }, 0);
+      for (const o of t.outcomes) if (FAILED_CLONE_STATUSES.includes(o.status)) inc({ agent: o.agent }, o.clones);
+    });
 
   const requests = new Counter({
     name: 'kage_http_requests_total',

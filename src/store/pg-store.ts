@@ -296,25 +296,19 @@ export class PgStore {
 
   /** Runs `fn` holding a session-level advisory lock, waiting for it when another process holds it. */
   async withLock<T>(key: number, fn: () => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('select pg_advisory_lock($1)', [key]);
-      try {
-        return await fn();
-      } finally {
-        await client.query('select pg_advisory_unlock($1)', [key]);
-      }
-    } finally {
-      client.release();
-    }
+    return (await this.holdLock(key, true, fn)) as T;
   }
 
   /** Runs `fn` holding a session-level advisory lock; null when another process holds it. */
   async withTryLock<T>(key: number, fn: () => Promise<T>): Promise<T | null> {
+    return this.holdLock(key, false, fn);
+  }
+
+  private async holdLock<T>(key: number, wait: boolean, fn: () => Promise<T>): Promise<T | null> {
     const client = await this.pool.connect();
     try {
-      const got = (await client.query('select pg_try_advisory_lock($1) as ok', [key])).rows[0].ok as boolean;
-      if (!got) return null;
+      if (wait) await client.query('select pg_advisory_lock($1)', [key]);
+      else if (!(await client.query('select pg_try_advisory_lock($1) as ok', [key])).rows[0].ok) return null;
       try {
         return await fn();
       } finally {
