@@ -10,9 +10,22 @@ export interface CloneJob {
   attempt: number;
 }
 
+/** How often an idle worker asks for a job when nothing woke it. */
+const POLL_MS = 500;
+
+interface LocalWorker {
+  /** The fetch in flight, if any. */
+  fetching: Promise<PgBoss.Job<CloneJob> | null> | null;
+  /** Ends the idle wait early. */
+  wake: (() => void) | null;
+  /** Set when woken while fetching: a job queued meanwhile may have been missed, so fetch again at once. */
+  notified: boolean;
+}
+
 export class CloneQueue {
   private readonly boss: PgBoss;
-  private readonly workerIds: string[] = [];
+  private readonly workers: LocalWorker[] = [];
+  private stopping = false;
   private started = false;
 
   constructor(connectionString: string) {
@@ -57,26 +70,87 @@ export class CloneQueue {
     this.wake();
   }
 
-  /** Starts `concurrency` in-process workers; each runs one clone job at a time. */
+  /**
+   * Starts `concurrency` in-process workers; each fetches one clone job at a time and runs it. The loops are
+   * kage's own (not `boss.work`) so that stopping can wait for fetches in flight: a job fetched after
+   * `stopWorking` began is handed back to the queue instead of starting here.
+   */
   async work(concurrency: number, handler: (job: CloneJob) => Promise<void>): Promise<void> {
+    this.stopping = false;
     for (let i = 0; i < concurrency; i++) {
-      const id = await this.boss.work<CloneJob>(CLONE_QUEUE, { batchSize: 1, pollingIntervalSeconds: 0.5 }, async (jobs) => {
-        for (const job of jobs) await handler(job.data);
-      });
-      this.workerIds.push(id);
+      const worker: LocalWorker = { fetching: null, wake: null, notified: false };
+      this.workers.push(worker);
+      void this.loop(worker, handler);
     }
   }
 
-  /** Wakes idle local workers now instead of at their next poll (pg-boss polls at most every 0.5 s). */
-  wake(): void {
-    for (const id of this.workerIds) this.boss.notifyWorker(id);
+  private async loop(worker: LocalWorker, handler: (job: CloneJob) => Promise<void>): Promise<void> {
+    while (!this.stopping) {
+      worker.notified = false;
+      worker.fetching = this.fetchOne();
+      const job = await worker.fetching;
+      worker.fetching = null;
+      if (!job) {
+        if (!this.stopping && !worker.notified) await this.idle(worker);
+        continue;
+      }
+      // The handler's synchronous start runs before `stopWorking` resumes from awaiting this fetch, so
+      // whoever counts running jobs in the handler already sees this one.
+      try {
+        await handler(job.data);
+        await this.boss.complete(CLONE_QUEUE, job.id).catch(() => undefined);
+      } catch (err) {
+        await this.boss.fail(CLONE_QUEUE, job.id, { message: err instanceof Error ? err.message : String(err) }).catch(() => undefined);
+      }
+    }
   }
 
-  /** Stops fetching new jobs; jobs being handled run on, and enqueueing still works. */
+  /** Fetches one job; one fetched after stopping began is handed back and not returned. */
+  private async fetchOne(): Promise<PgBoss.Job<CloneJob> | null> {
+    const [job] = await this.boss.fetch<CloneJob>(CLONE_QUEUE, { batchSize: 1 }).catch(() => []);
+    if (job && this.stopping) {
+      await this.handBack(job.id).catch(() => undefined);
+      return null;
+    }
+    return job ?? null;
+  }
+
+  private idle(worker: LocalWorker): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, POLL_MS);
+      function done(): void {
+        clearTimeout(timer);
+        worker.wake = null;
+        resolve();
+      }
+      worker.wake = done;
+    });
+  }
+
+  /** Puts a job this process fetched but will not run back in the queue for another worker. */
+  private async handBack(id: string): Promise<void> {
+    await this.boss.fail(CLONE_QUEUE, id, { message: 'worker stopping' });
+    await this.boss.retry(CLONE_QUEUE, id);
+  }
+
+  /** Wakes idle local workers now instead of at their next poll. */
+  wake(): void {
+    for (const worker of this.workers) {
+      worker.notified = true;
+      worker.wake?.();
+    }
+  }
+
+  /**
+   * Stops fetching new jobs and waits for fetches in flight (a job they return is handed back); jobs being
+   * handled run on, and enqueueing still works.
+   */
   async stopWorking(): Promise<void> {
-    if (this.workerIds.length === 0) return;
-    this.workerIds.length = 0;
-    await this.boss.offWork(CLONE_QUEUE);
+    if (this.workers.length === 0) return;
+    this.stopping = true;
+    const workers = this.workers.splice(0);
+    for (const worker of workers) worker.wake?.();
+    await Promise.all(workers.map((w) => w.fetching));
   }
 
   async depth(): Promise<number> {

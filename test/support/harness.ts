@@ -104,7 +104,7 @@ export function kageCli(args: string[], env: Record<string, string>, opts: { cwd
     execFile(process.execPath, [CLI, ...args], {
       cwd: opts.cwd ?? ROOT,
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', KAGE_LOG_LEVEL: 'warn', ...env },
-      timeout: opts.timeoutMs ?? 120_000,
+      timeout: opts.timeoutMs ?? 50_000,
       maxBuffer: 16 * 1024 * 1024,
     }, (err, stdout, stderr) => {
       const code = err ? ((err as { code?: unknown }).code as number | null) ?? 1 : 0;
