@@ -14,8 +14,46 @@ export interface AgentRunInput {
   resumeSessionId: string | null;
   /** Free-form per-clone options (the fake agent's behaviour, extra args, a shell argv template, ...). */
   options: Record<string, unknown>;
-  /** Environment the supervisor will pass, already filtered by the allowlist (for reading endpoints/keys). */
+  /** Environment the supervisor will pass, already filtered by the allowlist. */
   env: Readonly<Record<string, string>>;
+  /**
+   * Model endpoints and keys (from ANTHROPIC_BASE_URL, OPENAI_API_KEY, ... or the config file's `providers`).
+   * Each adapter hands its CLI what that CLI needs, under the CLI's own variable names or config file; keys
+   * never reach an agent that does not use that provider.
+   */
+  providers: ProviderEndpoints;
+  /** Absolute path of the CLI executable found for this adapter (config `bin`, PATH, kage's install dir); null for non-CLI adapters. */
+  binary: string | null;
+}
+
+export interface ProviderEndpoint {
+  /** Base URL as that provider's own variable holds it (Anthropic and Gemini without `/v1`, OpenAI with it); null = the CLI's default. */
+  baseUrl: string | null;
+  apiKey: string | null;
+}
+
+export interface ProviderEndpoints {
+  anthropic: ProviderEndpoint;
+  openai: ProviderEndpoint;
+  gemini: ProviderEndpoint;
+  /** OLLAMA_HOST form (`host:port` or a URL); apiKey unused. */
+  ollama: ProviderEndpoint;
+}
+
+const NO_ENDPOINT: ProviderEndpoint = Object.freeze({ baseUrl: null, apiKey: null });
+
+/** No endpoint configured for any provider: every CLI uses its own default. */
+export const NO_PROVIDERS: ProviderEndpoints = Object.freeze({ anthropic: NO_ENDPOINT, openai: NO_ENDPOINT, gemini: NO_ENDPOINT, ollama: NO_ENDPOINT });
+
+/** An agent that is an installed CLI: how to find it, install it and ask its version. */
+export interface CliSpec {
+  /** Executable name looked up on PATH and in kage's install dir. */
+  command: string;
+  /** npm package and the version kage is tested with (`kage agents install` installs exactly this). */
+  npmPackage: string;
+  version: string;
+  /** Arguments that print the version (`--version`). */
+  versionArgs: readonly string[];
 }
 
 export interface AgentCommand {
@@ -45,6 +83,8 @@ export interface AgentAdapter {
   readonly description: string;
   /** Whether `resumeSessionId` is honoured. */
   readonly supportsResume: boolean;
+  /** Set for adapters that drive an installed CLI; absent for kage's own workers (fake, shell, API worker). */
+  readonly cli?: CliSpec;
   buildCommand(input: AgentRunInput): AgentCommand;
   createParser(): AgentOutputParser;
 }

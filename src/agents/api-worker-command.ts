@@ -2,8 +2,8 @@
 // provider, each adding its endpoint variables.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { KageError, showValue } from '../domain/index.js';
 import type { AgentCommand, AgentRunInput } from './adapter.js';
+import { extraArgs, positiveIntegerOption } from './cli-common.js';
 
 /**
  * Absolute path of the compiled worker. From `dist/` it sits beside this module; when this module runs from
@@ -36,23 +36,9 @@ export function buildApiWorkerCommand(input: AgentRunInput, spec: ApiWorkerSpec)
   const argv = [process.execPath, apiWorkerPath(), '--provider', spec.provider, '--model', model];
   for (const [key, flag] of OPTION_FLAGS) {
     const value = input.options[key];
-    if (value !== undefined && value !== null) argv.push(flag, positiveInteger(key, value));
+    if (value !== undefined && value !== null) argv.push(flag, positiveIntegerOption(key, value));
   }
   // Extra args from the config or the API come last so they win; the prompt stays one argv element.
   argv.push(...extraArgs(input.options.args), '-p', input.prompt);
   return { argv, env: spec.env, stdin: { kind: 'ignore' }, homeFiles: [] };
-}
-
-function positiveInteger(key: string, value: unknown): string {
-  const text = typeof value === 'number' ? String(value) : value;
-  if (typeof text === 'string' && /^\d+$/.test(text) && Number(text) >= 1 && Number.isSafeInteger(Number(text))) return text;
-  throw new KageError('KAGE_INVALID_INPUT', `Expected \`options.${key}\` to be a positive integer; got ${showValue(value)}`, {
-    field: `options.${key}`,
-  });
-}
-
-function extraArgs(value: unknown): string[] {
-  if (value === undefined || value === null) return [];
-  if (Array.isArray(value) && value.every((el) => typeof el === 'string')) return value as string[];
-  throw new KageError('KAGE_INVALID_INPUT', `Expected \`options.args\` to be an array of strings; got ${showValue(value)}`, { field: 'options.args' });
 }

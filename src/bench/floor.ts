@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildFakeCommand } from '../agents/fake.js';
+import { NO_PROVIDERS } from '../agents/adapter.js';
 import { COMMIT_CONFIG, runGit } from '../workspace/git.js';
 
 export interface FloorRepo {
@@ -65,7 +66,7 @@ export function createFloor(target: FloorRepo) {
     const path = join(target.worktreeRoot, task.label, `c${index}`);
     await withRepoLock(() => runGit(['worktree', 'add', '-q', '-b', branch, path, target.baseBranch], { cwd: target.repo }));
     const command = buildFakeCommand({ prompt: task.prompt, model: null, worktree: path, home: target.agentHome,
-      resumeSessionId: null, options: task.options, env });
+      resumeSessionId: null, options: task.options, env, providers: NO_PROVIDERS, binary: null });
     await runAgent(command.argv, path, { ...env, ...command.env });
     await runGit(['add', '-A'], { cwd: path });
     await runGit([...COMMIT_CONFIG, 'commit', '-q', '--no-verify', '-m', `floor ${task.label} c${index}`], { cwd: path });

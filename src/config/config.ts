@@ -5,6 +5,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { KageError, showValue } from '../domain/index.js';
+import type { ProviderEndpoint, ProviderEndpoints } from '../agents/adapter.js';
 
 const agentConfigSchema = z
   .object({
@@ -17,6 +18,13 @@ const agentConfigSchema = z
   .strict();
 
 export type AgentConfig = z.infer<typeof agentConfigSchema>;
+
+const providerSchema = z
+  .object({
+    baseUrl: z.string().url().optional(),
+    apiKey: z.string().min(1).optional(),
+  })
+  .strict();
 
 const fileSchema = z
   .object({
@@ -32,6 +40,11 @@ const fileSchema = z
     envAllowlist: z.array(z.string().min(1)).optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
     agents: z.record(z.string(), agentConfigSchema).optional(),
+    providers: z
+      .object({ anthropic: providerSchema.optional(), openai: providerSchema.optional(), gemini: providerSchema.optional(), ollama: providerSchema.optional() })
+      .strict()
+      .optional(),
+    agentsDir: z.string().min(1).optional(),
     server: z
       .object({
         host: z.string().min(1).optional(),
@@ -73,6 +86,10 @@ export interface KageConfig {
   envAllowlist: string[];
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   agents: Record<string, AgentConfig>;
+  /** Model endpoints and keys the agents use; the environment's variables win over the file's `providers`. */
+  providers: ProviderEndpoints;
+  /** Where `kage agents install` puts the pinned agent CLIs (KAGE_AGENTS_DIR; default a per-user cache). */
+  agentsDir: string;
   server: ServerConfig;
   /** The orchestrator's environment, kept so the process supervisor can filter it through the allowlist. */
   env: Readonly<Record<string, string>>;
@@ -166,6 +183,30 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** The variables users already set for their tools, per provider: [base URL variables, key variables]. */
+const PROVIDER_ENV: Record<keyof ProviderEndpoints, [string[], string[]]> = {
+  anthropic: [['ANTHROPIC_BASE_URL'], ['ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN']],
+  openai: [['OPENAI_BASE_URL'], ['OPENAI_API_KEY']],
+  gemini: [['GOOGLE_GEMINI_BASE_URL', 'GEMINI_BASE_URL'], ['GEMINI_API_KEY', 'GOOGLE_API_KEY']],
+  ollama: [['OLLAMA_HOST'], []],
+};
+
+function providersFrom(env: NodeJS.ProcessEnv, file: FileConfig): ProviderEndpoints {
+  const pick = (names: string[]): string | null => {
+    for (const name of names) {
+      const value = envString(env, name);
+      if (value !== undefined) return value;
+    }
+    return null;
+  };
+  const one = (name: keyof ProviderEndpoints): ProviderEndpoint => {
+    const [urlVars, keyVars] = PROVIDER_ENV[name];
+    const fromFile = file.providers?.[name];
+    return { baseUrl: pick(urlVars) ?? fromFile?.baseUrl ?? null, apiKey: pick(keyVars) ?? fromFile?.apiKey ?? null };
+  };
+  return { anthropic: one('anthropic'), openai: one('openai'), gemini: one('gemini'), ollama: one('ollama') };
+}
+
 /** Builds the one configuration object; `env` defaults to the process environment. */
 export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): KageConfig {
   const home = resolve(overrides.home ?? envString(env, 'KAGE_HOME') ?? join(homedir(), '.kage'));
@@ -212,6 +253,9 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     ],
     logLevel: logLevel as KageConfig['logLevel'],
     agents: file.agents ?? {},
+    providers: providersFrom(env, file),
+    agentsDir: resolve(envString(env, 'KAGE_AGENTS_DIR') ?? file.agentsDir
+      ?? join(envString(env, 'XDG_CACHE_HOME') ?? join(homedir(), '.cache'), 'kage', 'agents')),
     server: {
       host: overrides.host ?? envString(env, 'KAGE_HOST') ?? file.server?.host ?? '127.0.0.1',
       port: overrides.port ?? envNumber(env, 'KAGE_PORT') ?? file.server?.port ?? 8003,

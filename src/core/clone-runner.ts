@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { AgentEvent, CloneRecord, CloneStatus, TaskRecord, Usage } from '../domain/index.js';
 import { ZERO_USAGE, isKageError } from '../domain/index.js';
 import type { AgentRunInput } from '../agents/adapter.js';
+import { findCliBinary } from '../agents/cli-binaries.js';
 import { runCheck } from '../judge/check-runner.js';
 import { retryDelayMs } from '../process/backoff.js';
 import { DEFAULT_ENV_ALLOWLIST, buildChildEnv, preparePrivateHome } from '../process/environment.js';
@@ -93,6 +94,9 @@ async function runAttempt(ctx: CoreContext, task: TaskRecord, clone: CloneRecord
       options: { ...(agentConfig.options ?? {}), ...(agentConfig.bin ? { bin: agentConfig.bin } : {}),
         ...(agentConfig.args ? { args: agentConfig.args } : {}), ...clone.options },
       env,
+      providers: ctx.config.providers,
+      binary: adapter.cli === undefined ? null
+        : findCliBinary(adapter.cli, { configured: agentConfig.bin ?? null, pathEnv: env.PATH, agentsDir: ctx.config.agentsDir })?.path ?? null,
     };
     const command = adapter.buildCommand(input);
     await preparePrivateHome(home, command.homeFiles);
