@@ -83,6 +83,8 @@ export interface AgentAdapter {
   readonly description: string;
   /** Whether `resumeSessionId` is honoured. */
   readonly supportsResume: boolean;
+  /** The model provider whose endpoint and key the agent uses; absent for agents without a model. */
+  readonly provider?: keyof ProviderEndpoints;
   /** Set for adapters that drive an installed CLI; absent for kage's own workers (fake, shell, API worker). */
   readonly cli?: CliSpec;
   buildCommand(input: AgentRunInput): AgentCommand;

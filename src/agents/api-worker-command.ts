@@ -19,6 +19,7 @@ export function apiWorkerPath(moduleUrl: string = import.meta.url): string {
 /** Options every API-worker adapter understands, and the worker flag each becomes. */
 const OPTION_FLAGS = [
   ['maxTurns', '--max-turns'],
+  ['maxTokens', '--max-tokens'],
   ['commandTimeoutMs', '--command-timeout-ms'],
   ['requestTimeoutMs', '--request-timeout-ms'],
 ] as const;
@@ -29,6 +30,11 @@ export interface ApiWorkerSpec {
   defaultModel: string;
   /** Endpoint and key variables for the worker, added to the allowlisted environment. */
   env: Record<string, string>;
+}
+
+/** The variables that have a value; a null one is left to the worker's default. */
+export function endpointEnv(vars: Readonly<Record<string, string | null>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(vars).filter((entry): entry is [string, string] => entry[1] !== null && entry[1] !== ''));
 }
 
 export function buildApiWorkerCommand(input: AgentRunInput, spec: ApiWorkerSpec): AgentCommand {

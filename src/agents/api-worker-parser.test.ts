@@ -76,6 +76,12 @@ describe('createApiWorkerParser', () => {
     ]);
   });
 
+  it('carries the cache reads and writes of a usage line', () => {
+    expect(parseRecords([{ type: 'usage', input_tokens: 21, output_tokens: 87, cache_read_tokens: 3000, cache_write_tokens: 1500 }])).toEqual([
+      { kind: 'usage', usage: { inputTokens: 21, outputTokens: 87, cacheReadTokens: 3000, cacheWriteTokens: 1500 }, costUsd: null, cumulative: false },
+    ]);
+  });
+
   it('counts missing or bad token numbers as zero', () => {
     expect(parseRecords([{ type: 'usage', input_tokens: -5, output_tokens: 'many' }])).toEqual([
       { kind: 'usage', usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 }, costUsd: null, cumulative: false },

@@ -42,7 +42,12 @@ function recordEvents(r: Json): AgentEvent[] {
     case 'usage':
       return [{
         kind: 'usage',
-        usage: { inputTokens: tokens(r.input_tokens), outputTokens: tokens(r.output_tokens), cacheReadTokens: 0, cacheWriteTokens: 0 },
+        usage: {
+          inputTokens: tokens(r.input_tokens),
+          outputTokens: tokens(r.output_tokens),
+          cacheReadTokens: tokens(r.cache_read_tokens),
+          cacheWriteTokens: tokens(r.cache_write_tokens),
+        },
         costUsd: null,
         cumulative: false,
       }];

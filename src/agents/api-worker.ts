@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// kage's own small coding agent: a tool-using loop against a model API (`--provider ollama`), confined to
+// kage's own small coding agent: a tool-using loop against a model API (`--provider ollama|anthropic|openai`), confined to
 // its working directory, printing one JSON record per line (the format is in api-worker/records.ts).
 // Exit codes: 0 the model finished, 1 the run failed (reported as `error` and `result` lines), 2 bad usage.
 import { parseWorkerArgs, WorkerArgsError, type WorkerArgs } from './api-worker/args.js';
@@ -34,6 +34,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
     model: args.model,
     prompt: args.prompt,
     maxTurns: args.maxTurns,
+    maxTokens: args.maxTokens,
     tools: { workspace: createWorkspace(process.cwd()), commandTimeoutMs: args.commandTimeoutMs, env },
     out,
   });

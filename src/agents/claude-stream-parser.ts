@@ -1,12 +1,17 @@
 // Parses Claude Code's `--output-format stream-json --verbose` lines into AgentEvents. Also used by the
-// fake agent, which speaks the same dialect so the real parser runs in tests.
+// fake agent, which speaks the same dialect so the real parser runs in tests, and by Qwen Code, whose
+// `-o stream-json` copies it (with the differences in `resultEvents`).
 import type { AgentErrorKind, AgentEvent, Usage } from '../domain/index.js';
 import type { AgentOutputParser } from './adapter.js';
+import { isConnectionFailureText, statusInErrorText } from './cli-common.js';
 import { clipText, MAX_MESSAGE_CHARS, MAX_TOOL_OUTPUT_CHARS } from './event-text.js';
 
 type JsonObject = Record<string, unknown>;
 
-export function createClaudeStreamParser(): AgentOutputParser {
+/** Which CLI writes the stream: Claude Code (and the fake agent), or Qwen Code. */
+export type ClaudeStreamDialect = 'claude' | 'qwen';
+
+export function createClaudeStreamParser(dialect: ClaudeStreamDialect = 'claude'): AgentOutputParser {
   let sessionSeen = false;
 
   function sessionEvents(record: JsonObject): AgentEvent[] {
@@ -20,12 +25,13 @@ export function createClaudeStreamParser(): AgentOutputParser {
 
   return {
     line(text, stream) {
-      // stderr carries progress and warnings ("no stdin data received"), nothing the stream lacks.
-      if (stream !== 'stdout') return [];
+      // stderr carries progress and warnings ("no stdin data received"), nothing the stream lacks, except
+      // that Qwen Code ends a run over its turn limit there, with no `result` line (and exit code 53).
+      if (stream !== 'stdout') return dialect === 'qwen' ? qwenStderrEvents(text) : [];
       try {
         const record = parseRecord(text);
         if (record === null) return [];
-        return [...sessionEvents(record), ...recordEvents(record)];
+        return [...sessionEvents(record), ...recordEvents(record, dialect)];
       } catch {
         return [];
       }
@@ -37,7 +43,7 @@ export function createClaudeStreamParser(): AgentOutputParser {
   };
 }
 
-function recordEvents(record: JsonObject): AgentEvent[] {
+function recordEvents(record: JsonObject, dialect: ClaudeStreamDialect): AgentEvent[] {
   switch (record.type) {
     case 'system':
       return record.subtype === 'api_retry' ? [retryError(record)] : [];
@@ -46,7 +52,7 @@ function recordEvents(record: JsonObject): AgentEvent[] {
     case 'user':
       return contentBlocks(record.message).flatMap(userBlockEvents);
     case 'result':
-      return resultEvents(record);
+      return resultEvents(record, dialect);
     default:
       return [];
   }
@@ -94,23 +100,30 @@ function retryError(record: JsonObject): AgentEvent {
 /**
  * The final `result` line carries the run's totals. Claude Code keeps `subtype: "success"` on API errors and
  * sets `is_error`, so failure is read from `is_error` (and from `error_*` subtypes such as max turns).
+ *
+ * Qwen Code's result differs. Its `input_tokens` include the cached ones. A failed result has no `result`
+ * text but `error.message`, and the status is only text in it (`[API Error: 400 …]`). And in `-o
+ * stream-json`, Qwen 0.15 does not fail the run on an API error at all: it prints the error as the
+ * assistant's text, then a `success` result whose text is that error, and exits 0. Its formatter
+ * (`parseAndFormatApiError`) starts every such text with `[API Error: `, which is what marks the run failed.
  */
-function resultEvents(record: JsonObject): AgentEvent[] {
+function resultEvents(record: JsonObject, dialect: ClaudeStreamDialect): AgentEvent[] {
   const events: AgentEvent[] = [];
-  const usage = usageOf(record.usage);
+  const qwen = dialect === 'qwen';
+  const usage = qwen ? promptIncludesCacheReads(usageOf(record.usage)) : usageOf(record.usage);
   const costUsd = numberOr(record.total_cost_usd, null);
   if (usage !== null || costUsd !== null) {
     events.push({ kind: 'usage', usage: usage ?? zeroUsage(), costUsd, cumulative: true });
   }
   const subtype = stringOr(record.subtype, '');
-  const failed = record.is_error === true || subtype.startsWith('error');
-  const text = clipText(stringOr(record.result, ''), MAX_MESSAGE_CHARS);
+  const errorText = qwen && isObject(record.error) ? stringOr(record.error.message, '') : '';
+  const text = clipText(stringOr(record.result, '') || errorText, MAX_MESSAGE_CHARS);
+  const apiError = qwen && text.startsWith(QWEN_API_ERROR_PREFIX);
+  const failed = record.is_error === true || subtype.startsWith('error') || apiError;
   if (failed) {
-    const status = statusOf(record.api_error_status);
-    const errorKind: AgentErrorKind =
-      status !== null ? errorKindForStatus(status) : subtype.includes('budget') ? 'budget' : 'unknown';
+    const status = statusOf(record.api_error_status) ?? (qwen ? statusInErrorText(text) : null);
     const message = text !== '' ? text : `Agent reported an error (${subtype === '' ? 'no subtype' : subtype})`;
-    events.push({ kind: 'error', message, status, errorKind });
+    events.push({ kind: 'error', message, status, errorKind: resultErrorKind(status, subtype, apiError, text) });
   }
   events.push({
     kind: 'result',
@@ -120,6 +133,24 @@ function resultEvents(record: JsonObject): AgentEvent[] {
     durationMs: numberOr(record.duration_ms, null),
   });
   return events;
+}
+
+/** What Qwen Code prints on stderr when `--max-session-turns` runs out. */
+const QWEN_TURN_LIMIT = 'Reached max session turns';
+
+function qwenStderrEvents(text: unknown): AgentEvent[] {
+  if (typeof text !== 'string' || !text.startsWith(QWEN_TURN_LIMIT)) return [];
+  return [{ kind: 'error', message: clipText(text.trim(), MAX_MESSAGE_CHARS), status: null, errorKind: 'budget' }];
+}
+
+/** How Qwen Code's error formatter starts the text of every API failure. */
+const QWEN_API_ERROR_PREFIX = '[API Error: ';
+
+function resultErrorKind(status: number | null, subtype: string, apiError: boolean, text: string): AgentErrorKind {
+  if (status !== null) return errorKindForStatus(status);
+  if (subtype.includes('budget')) return 'budget';
+  if (!apiError) return 'unknown';
+  return isConnectionFailureText(text) ? 'network' : 'api';
 }
 
 export function errorKindForStatus(status: number): AgentErrorKind {
@@ -167,6 +198,14 @@ function usageOf(value: unknown): Usage | null {
     cacheReadTokens: tokenCount(value.cache_read_input_tokens),
     cacheWriteTokens: tokenCount(value.cache_creation_input_tokens),
   };
+}
+
+/**
+ * Qwen Code copies an OpenAI endpoint's `prompt_tokens`, which include the cached ones, into `input_tokens`;
+ * kage counts cache reads apart from the input, as Anthropic reports them.
+ */
+function promptIncludesCacheReads(usage: Usage | null): Usage | null {
+  return usage === null ? null : { ...usage, inputTokens: Math.max(0, usage.inputTokens - usage.cacheReadTokens) };
 }
 
 function zeroUsage(): Usage {

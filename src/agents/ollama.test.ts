@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AgentRunInput } from './adapter.js';
+import { NO_PROVIDERS, type AgentRunInput } from './adapter.js';
 import { apiWorkerPath } from './api-worker-command.js';
 import { ollamaAdapter, OLLAMA_DEFAULT_MODEL } from './ollama.js';
 
@@ -12,6 +12,8 @@ function input(overrides: Partial<AgentRunInput> = {}): AgentRunInput {
     resumeSessionId: null,
     options: {},
     env: {},
+    providers: NO_PROVIDERS,
+    binary: null,
     ...overrides,
   };
 }
@@ -39,16 +41,22 @@ describe('ollamaAdapter.buildCommand', () => {
     ]);
   });
 
-  it('points the worker at options.host, else at the clone environment\'s OLLAMA_HOST', () => {
-    expect(ollamaAdapter.buildCommand(input({ env: { OLLAMA_HOST: 'gpu:11434' } })).env).toEqual({ OLLAMA_HOST: 'gpu:11434' });
-    expect(ollamaAdapter.buildCommand(input({ env: { OLLAMA_HOST: 'gpu:11434' }, options: { host: 'http://other:1' } })).env).toEqual({
-      OLLAMA_HOST: 'http://other:1',
-    });
+  it('points the worker at options.host, else the configured Ollama endpoint, else the clone environment\'s OLLAMA_HOST', () => {
+    const providers = { ...NO_PROVIDERS, ollama: { baseUrl: 'http://configured:11434', apiKey: null } };
+    const env = { OLLAMA_HOST: 'gpu:11434' };
+    expect(ollamaAdapter.buildCommand(input({ env, providers, options: { host: 'http://other:1' } })).env).toEqual({ OLLAMA_HOST: 'http://other:1' });
+    expect(ollamaAdapter.buildCommand(input({ env, providers })).env).toEqual({ OLLAMA_HOST: 'http://configured:11434' });
+    expect(ollamaAdapter.buildCommand(input({ env })).env).toEqual({ OLLAMA_HOST: 'gpu:11434' });
+  });
+
+  it('passes options.maxTokens as --max-tokens', () => {
+    expect(ollamaAdapter.buildCommand(input({ options: { maxTokens: 2048 } })).argv.slice(6, 8)).toEqual(['--max-tokens', '2048']);
   });
 
   it.each([
     [{ maxTurns: 0 }, 'options.maxTurns'],
     [{ maxTurns: 'many' }, 'options.maxTurns'],
+    [{ maxTokens: -5 }, 'options.maxTokens'],
     [{ host: 42 }, 'options.host'],
     [{ args: '--max-turns 5' }, 'options.args'],
   ])('refuses %j naming %s', (options, field) => {

@@ -1,9 +1,10 @@
 // Adapter `ollama`: kage's API worker with the Ollama provider (`/api/chat` with tool calling), so a local
-// model edits files in the worktree. The endpoint is `options.host`, else OLLAMA_HOST, else the worker's
-// default http://127.0.0.1:11434.
+// model edits files in the worktree. The endpoint is `options.host`, else the configured Ollama endpoint
+// (OLLAMA_HOST or the config file's `providers.ollama`), else the clone environment's OLLAMA_HOST, else the
+// worker's default http://127.0.0.1:11434.
 import { KageError, showValue } from '../domain/index.js';
 import type { AgentAdapter, AgentCommand, AgentRunInput } from './adapter.js';
-import { buildApiWorkerCommand } from './api-worker-command.js';
+import { buildApiWorkerCommand, endpointEnv } from './api-worker-command.js';
 import { createApiWorkerParser } from './api-worker-parser.js';
 
 /** Used when neither the clone (`--agent ollama:<model>`) nor `agents.ollama.model` names one. */
@@ -16,11 +17,11 @@ export function buildOllamaCommand(input: AgentRunInput): AgentCommand {
       field: 'options.host',
     });
   }
-  const endpoint = typeof host === 'string' ? host : input.env.OLLAMA_HOST;
+  const endpoint = typeof host === 'string' ? host : (input.providers.ollama.baseUrl ?? input.env.OLLAMA_HOST ?? null);
   return buildApiWorkerCommand(input, {
     provider: 'ollama',
     defaultModel: OLLAMA_DEFAULT_MODEL,
-    env: endpoint === undefined ? {} : { OLLAMA_HOST: endpoint },
+    env: endpointEnv({ OLLAMA_HOST: endpoint }),
   });
 }
 
@@ -29,6 +30,7 @@ export const ollamaAdapter: AgentAdapter = Object.freeze({
   aliases: Object.freeze([]),
   description: `A local model through Ollama's /api/chat, with kage's file and command tools (default model ${OLLAMA_DEFAULT_MODEL})`,
   supportsResume: false,
+  provider: 'ollama',
   buildCommand: buildOllamaCommand,
   createParser: createApiWorkerParser,
 });

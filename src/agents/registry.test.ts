@@ -14,12 +14,15 @@ function catchError(fn: () => unknown): KageError {
   throw new Error('expected a KageError');
 }
 
-const gemini: AgentAdapter = { ...shellAdapter, id: 'gemini-cli', aliases: ['gemini'] };
+const custom: AgentAdapter = { ...shellAdapter, id: 'my-agent', aliases: ['mine'] };
 
 describe('createAgentRegistry', () => {
-  it('holds the fake, shell and ollama adapters by default', () => {
+  it('holds the CLI, API worker, fake and shell adapters by default', () => {
     const registry = createAgentRegistry();
-    expect(registry.ids()).toEqual(['fake', 'shell', 'ollama']);
+    expect(registry.ids()).toEqual(['claude-code', 'codex', 'gemini-cli', 'opencode', 'qwen-code', 'ollama', 'anthropic-api', 'openai-api', 'fake', 'shell']);
+    expect(registry.get('claude').id).toBe('claude-code');
+    expect(registry.get('gemini').id).toBe('gemini-cli');
+    expect(registry.get('qwen').id).toBe('qwen-code');
     expect(registry.get('ollama').id).toBe('ollama');
     expect(registry.get('fake').id).toBe('fake');
     expect(registry.get('shell').id).toBe('shell');
@@ -27,19 +30,19 @@ describe('createAgentRegistry', () => {
   });
 
   it('finds an adapter by alias', () => {
-    const registry = createAgentRegistry([...defaultAdapters(), gemini]);
-    expect(registry.get('gemini')).toBe(gemini);
-    expect(registry.has('gemini')).toBe(true);
-    expect(registry.has('gemini-cli')).toBe(true);
-    expect(registry.has('codex')).toBe(false);
+    const registry = createAgentRegistry([...defaultAdapters(), custom]);
+    expect(registry.get('mine')).toBe(custom);
+    expect(registry.has('mine')).toBe(true);
+    expect(registry.has('my-agent')).toBe(true);
+    expect(registry.has('aider')).toBe(false);
   });
 
   it('names the unknown agent and lists the valid ids', () => {
-    const err = catchError(() => createAgentRegistry().get('claude'));
+    const err = catchError(() => createAgentRegistry().get('aider'));
     expect(err.code).toBe('KAGE_UNKNOWN_AGENT');
-    expect(err.message).toBe('Unknown agent "claude"; valid agents: fake, shell, ollama');
+    expect(err.message).toBe(`Unknown agent "aider"; valid agents: ${['claude-code', 'codex', 'gemini-cli', 'opencode', 'qwen-code', 'ollama', 'anthropic-api', 'openai-api', 'fake', 'shell'].join(', ')}`);
     expect(err.field).toBe('agent');
-    expect(err.details.validAgents).toEqual(['fake', 'shell', 'ollama']);
+    expect(err.details.validAgents).toEqual(['claude-code', 'codex', 'gemini-cli', 'opencode', 'qwen-code', 'ollama', 'anthropic-api', 'openai-api', 'fake', 'shell']);
   });
 
   it('reports the caller field on unknown agents', () => {
@@ -55,7 +58,7 @@ describe('createAgentRegistry', () => {
     const registry = createAgentRegistry();
     registry.ids().push('x');
     registry.list().pop();
-    expect(registry.ids()).toEqual(['fake', 'shell', 'ollama']);
-    expect(registry.list()).toHaveLength(3);
+    expect(registry.ids()).toEqual(['claude-code', 'codex', 'gemini-cli', 'opencode', 'qwen-code', 'ollama', 'anthropic-api', 'openai-api', 'fake', 'shell']);
+    expect(registry.list()).toHaveLength(10);
   });
 });

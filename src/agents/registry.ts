@@ -2,11 +2,21 @@
 import { KageError, showValue } from '../domain/index.js';
 import type { AgentAdapter } from './adapter.js';
 import { fakeAdapter } from './fake.js';
+import { geminiCliAdapter } from './gemini-cli.js';
+import { anthropicApiAdapter } from './anthropic-api.js';
+import { claudeCodeAdapter } from './claude-code.js';
+import { codexAdapter } from './codex.js';
 import { ollamaAdapter } from './ollama.js';
+import { openaiApiAdapter } from './openai-api.js';
+import { openCodeAdapter } from './opencode.js';
+import { qwenCodeAdapter } from './qwen-code.js';
 import { shellAdapter } from './shell.js';
 
 export function defaultAdapters(): AgentAdapter[] {
-  return [fakeAdapter, shellAdapter, ollamaAdapter];
+  return [
+    claudeCodeAdapter, codexAdapter, geminiCliAdapter, openCodeAdapter, qwenCodeAdapter,
+    ollamaAdapter, anthropicApiAdapter, openaiApiAdapter, fakeAdapter, shellAdapter,
+  ];
 }
 
 export interface AgentRegistry {

@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { isKageError } from '../domain/index.js';
 import type { GlobalFlags } from './context.js';
 import { registerActions } from './commands/act.js';
+import { registerAgents } from './commands/agents.js';
 import { registerDemo } from './commands/demo.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerRun } from './commands/run.js';
@@ -27,6 +28,7 @@ registerInspect(program, globals);
 registerActions(program, globals);
 registerServe(program, globals);
 registerStress(program, globals);
+registerAgents(program, globals);
 
 try {
   await program.parseAsync(process.argv);

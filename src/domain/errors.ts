@@ -15,6 +15,7 @@ export const ERROR_CODES = {
   KAGE_GIT_FAILED: { http: 500, summary: 'A git command failed' },
   KAGE_STORE_UNAVAILABLE: { http: 503, summary: 'The PostgreSQL store cannot be reached or started' },
   KAGE_AGENT_SPAWN_FAILED: { http: 500, summary: 'The agent executable could not be started' },
+  KAGE_INSTALL_FAILED: { http: 500, summary: 'Installing the agent CLIs from npm failed' },
   KAGE_CLONE_NO_RESULT: { http: 409, summary: 'The clone has no result (no commit) to compare or merge yet' },
   KAGE_AUTH_REQUIRED: { http: 401, summary: 'No API key was given' },
   KAGE_AUTH_INVALID: { http: 403, summary: 'The API key or stream token is not valid' },

@@ -5,6 +5,8 @@ export interface WorkerArgs {
   model: string;
   prompt: string;
   maxTurns: number;
+  /** Cap on each answer's tokens; null = the provider's default. */
+  maxTokens: number | null;
   /** Default and upper bound of run_command's timeout. */
   commandTimeoutMs: number;
   requestTimeoutMs: number;
@@ -14,6 +16,7 @@ export interface WorkerArgs {
 
 export const WORKER_DEFAULTS = Object.freeze({
   maxTurns: 20,
+  maxTokens: null as number | null,
   commandTimeoutMs: 120_000,
   requestTimeoutMs: 600_000,
   connectTimeoutMs: 5_000,
@@ -25,6 +28,7 @@ const VALUE_FLAGS: Record<string, keyof WorkerArgs> = {
   '-p': 'prompt',
   '--prompt': 'prompt',
   '--max-turns': 'maxTurns',
+  '--max-tokens': 'maxTokens',
   '--command-timeout-ms': 'commandTimeoutMs',
   '--request-timeout-ms': 'requestTimeoutMs',
   '--connect-timeout-ms': 'connectTimeoutMs',
@@ -54,6 +58,7 @@ export function parseWorkerArgs(argv: readonly string[]): WorkerArgs {
     model: raw.get('model') ?? '',
     prompt: raw.get('prompt') ?? '',
     maxTurns: positiveInteger(raw, 'maxTurns', '--max-turns', WORKER_DEFAULTS.maxTurns),
+    maxTokens: positiveInteger(raw, 'maxTokens', '--max-tokens', WORKER_DEFAULTS.maxTokens),
     commandTimeoutMs: positiveInteger(raw, 'commandTimeoutMs', '--command-timeout-ms', WORKER_DEFAULTS.commandTimeoutMs),
     requestTimeoutMs: positiveInteger(raw, 'requestTimeoutMs', '--request-timeout-ms', WORKER_DEFAULTS.requestTimeoutMs),
     connectTimeoutMs: positiveInteger(raw, 'connectTimeoutMs', '--connect-timeout-ms', WORKER_DEFAULTS.connectTimeoutMs),
@@ -66,7 +71,7 @@ export function parseWorkerArgs(argv: readonly string[]): WorkerArgs {
   return args;
 }
 
-function positiveInteger(raw: Map<keyof WorkerArgs, string>, key: keyof WorkerArgs, flag: string, fallback: number): number {
+function positiveInteger<T extends number | null>(raw: Map<keyof WorkerArgs, string>, key: keyof WorkerArgs, flag: string, fallback: T): number | T {
   const value = raw.get(key);
   if (value === undefined) return fallback;
   if (!/^\d+$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {

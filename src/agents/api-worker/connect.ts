@@ -47,3 +47,20 @@ export function fetchFailure(label: string, baseUrl: string, err: unknown, reque
   if (code !== undefined && UNREACHABLE_CODES.has(code)) return unreachable(label, baseUrl, reason);
   return new ProviderError(`connection to ${label} at ${baseUrl} failed: ${reason}`, 'network');
 }
+
+/** The base URL from `variable`, without trailing slashes, else `fallback`. */
+export function baseUrlFrom(env: NodeJS.ProcessEnv, variable: string, fallback: string): string {
+  const value = (env[variable] ?? '').trim().replace(/\/+$/, '');
+  return value === '' ? fallback : value;
+}
+
+/** Throws `unreachable` unless the base URL is an http(s) URL: a typo in the variable is not worth a retry. */
+export function checkHttpUrl(label: string, baseUrl: string, variable: string): void {
+  let protocol = '';
+  try {
+    protocol = new URL(baseUrl).protocol;
+  } catch {
+    // reported below
+  }
+  if (protocol !== 'http:' && protocol !== 'https:') throw unreachable(label, baseUrl, `${variable} is not an http(s) URL`);
+}

@@ -38,17 +38,17 @@ async function run(provider: Provider, maxTurns = 20): Promise<{ ok: boolean; re
   const records: WorkerRecord[] = [];
   const out: RecordWriter = { write: async (record) => void records.push(record) };
   const ok = await runAgentLoop({
-    provider, providerName: 'mock', model: 'm', prompt: 'make a.txt', maxTurns, out,
+    provider, providerName: 'mock', model: 'm', prompt: 'make a.txt', maxTurns, maxTokens: 321, out,
     tools: { workspace: createWorkspace(cwd), commandTimeoutMs: 5_000, env: {} },
   });
   return { ok, records, cwd };
 }
 
 const writeCall: ChatTurn = {
-  text: '', inputTokens: 10, outputTokens: 2,
+  text: '', inputTokens: 10, outputTokens: 2, cacheReadTokens: 0, cacheWriteTokens: 0,
   toolCalls: [{ id: 'c1', name: 'write_file', input: { path: 'a.txt', content: 'A' } }],
 };
-const done: ChatTurn = { text: 'All done.', toolCalls: [], inputTokens: 15, outputTokens: 3 };
+const done: ChatTurn = { text: 'All done.', toolCalls: [], inputTokens: 15, outputTokens: 3, cacheReadTokens: 40, cacheWriteTokens: 7 };
 
 describe('runAgentLoop', () => {
   it('runs the tool calls, hands their results back and stops at an answer without tool calls', async () => {
@@ -59,6 +59,8 @@ describe('runAgentLoop', () => {
     expect(records.map((r) => r.type)).toEqual(['session', 'usage', 'tool_use', 'tool_result', 'usage', 'message', 'result']);
     expect(records.at(-1)).toMatchObject({ type: 'result', ok: true, text: 'All done.', num_turns: 2 });
     expect(provider.requests[1]!.messages.at(-1)).toEqual({ role: 'tool', callId: 'c1', name: 'write_file', output: 'Wrote 1 bytes to a.txt', isError: false });
+    expect(provider.requests[1]!.maxTokens).toBe(321);
+    expect(records[4]).toEqual({ type: 'usage', input_tokens: 15, output_tokens: 3, cache_read_tokens: 40, cache_write_tokens: 7 });
   });
 
   it('stops at the turn limit with a budget error', async () => {

@@ -13,6 +13,8 @@ export interface LoopOptions {
   model: string;
   prompt: string;
   maxTurns: number;
+  /** Cap on each answer's tokens; null = the provider's default. */
+  maxTokens: number | null;
   tools: ToolContext;
   out: RecordWriter;
 }
@@ -58,12 +60,15 @@ export async function runAgentLoop(opts: LoopOptions): Promise<boolean> {
     turns += 1;
     let answer: ChatTurn;
     try {
-      answer = await provider.chat({ model: opts.model, messages, tools: TOOL_SPECS });
+      answer = await provider.chat({ model: opts.model, messages, tools: TOOL_SPECS, maxTokens: opts.maxTokens });
     } catch (err) {
       if (err instanceof ProviderError) return fail(err);
       throw err;
     }
-    await out.write({ type: 'usage', input_tokens: answer.inputTokens, output_tokens: answer.outputTokens });
+    await out.write({
+      type: 'usage', input_tokens: answer.inputTokens, output_tokens: answer.outputTokens,
+      cache_read_tokens: answer.cacheReadTokens, cache_write_tokens: answer.cacheWriteTokens,
+    });
     if (answer.text.trim() !== '') await out.write({ type: 'message', text: answer.text });
     messages.push({ role: 'assistant', text: answer.text, toolCalls: answer.toolCalls });
     if (answer.toolCalls.length === 0) return finish(true, answer.text.trim());

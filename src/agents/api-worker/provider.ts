@@ -18,14 +18,22 @@ export interface ChatRequest {
   model: string;
   messages: readonly ChatMessage[];
   tools: readonly ToolSpec[];
+  /** Cap on the answer's tokens; null = the provider's default (Anthropic requires one, so it has its own). */
+  maxTokens: number | null;
 }
 
-/** One answer of the model. */
+/**
+ * One answer of the model and its tokens. Input is split the way Anthropic reports it: `inputTokens` are the
+ * prompt tokens read fresh, not those read from the prompt cache (`cacheReadTokens`) or written to it
+ * (`cacheWriteTokens`); the three add up to the whole prompt.
+ */
 export interface ChatTurn {
   text: string;
   toolCalls: ToolCall[];
   inputTokens: number;
   outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
 }
 
 export interface Provider {

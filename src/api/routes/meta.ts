@@ -2,9 +2,14 @@
 // the agent list; and `GET /api/v1/system`, the process's own figures for `kage stress` and operators.
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { inspectAgents, type AgentStatus } from '../../agents/doctor.js';
 import type { ApiDeps } from '../deps.js';
 import { agentsResponseSchema, errorSchema, healthSchema, serviceInfoSchema, systemSchema } from '../schemas.js';
 import { V1_AGENT_ALIASES, V1_REMOVED_AGENTS } from '../v1.js';
+
+/** How long one check of the agents (their `--version`, endpoints) is served before the next. */
+const AGENT_CHECK_TTL_MS = 60_000;
 
 /** A store that does not answer within this long counts as unreachable. */
 const HEALTH_TIMEOUT_MS = 2000;
@@ -72,15 +77,37 @@ export function registerMetaRoutes(app: FastifyInstance, deps: ApiDeps): void {
     });
   });
 
+  // Checking runs every CLI's `--version` (seconds for some): one check serves a minute of requests.
+  let checked: { at: Date; agents: Promise<AgentStatus[]> } | null = null;
   r.get('/api/v1/agents', {
-    schema: { summary: 'Agents that can be assigned (`cli_name`)', tags: ['agents'], response: { 200: agentsResponseSchema } },
-  }, async () => ({
-    agents: deps.kage.ctx.agents.list().map((a) => ({
-      id: a.id, aliases: [...a.aliases], description: a.description, supports_resume: a.supportsResume,
-    })),
-    v1_aliases: { ...V1_AGENT_ALIASES },
-    removed: { ...V1_REMOVED_AGENTS },
-  }));
+    schema: {
+      summary: 'Agents that can be assigned (`cli_name`), and whether each can run here',
+      tags: ['agents'],
+      querystring: z.object({ refresh: z.enum(['true', 'false']).optional() }),
+      response: { 200: agentsResponseSchema },
+    },
+  }, async (req) => {
+    if (checked === null || req.query.refresh === 'true' || Date.now() - checked.at.getTime() > AGENT_CHECK_TTL_MS) {
+      const agents = inspectAgents(deps.kage.ctx.agents, deps.kage.config);
+      checked = { at: new Date(), agents };
+      agents.catch(() => (checked = null));
+    }
+    const statuses = new Map((await checked.agents).map((s) => [s.id, s]));
+    return {
+      agents: deps.kage.ctx.agents.list().map((a) => {
+        const s = statuses.get(a.id)!;
+        return {
+          id: a.id, aliases: [...a.aliases], description: a.description, supports_resume: a.supportsResume,
+          kind: s.kind, usable: s.usable, binary: s.binary, binary_source: s.binarySource, version: s.version,
+          pinned_version: s.pinnedVersion, provider: s.provider, endpoint: s.endpoint, api_key_set: s.apiKeySet,
+          problems: s.problems, fix: s.fix,
+        };
+      }),
+      checked_at: checked.at.toISOString(),
+      v1_aliases: { ...V1_AGENT_ALIASES },
+      removed: { ...V1_REMOVED_AGENTS },
+    };
+  });
 
   r.get('/api/v1/system', {
     schema: {

@@ -1,10 +1,14 @@
 // The providers the API worker can talk to, by `--provider` name. Adding one: a file beside this one and
 // a line below.
 import type { Provider, ProviderOptions } from '../provider.js';
+import { createAnthropicProvider } from './anthropic.js';
 import { createOllamaProvider } from './ollama.js';
+import { createOpenAiProvider } from './openai.js';
 
 const PROVIDERS: Readonly<Record<string, (options: ProviderOptions) => Provider>> = Object.freeze({
   ollama: createOllamaProvider,
+  anthropic: createAnthropicProvider,
+  openai: createOpenAiProvider,
 });
 
 export const PROVIDER_NAMES: readonly string[] = Object.freeze(Object.keys(PROVIDERS));

@@ -45,6 +45,7 @@ function provider(host: string) {
 const request: ChatRequest = {
   model: 'qwen2.5-coder:7b',
   tools: TOOL_SPECS,
+  maxTokens: null,
   messages: [
     { role: 'system', text: 'be useful' },
     { role: 'user', text: 'make a.txt' },
@@ -79,6 +80,8 @@ describe('createOllamaProvider', () => {
       ],
       inputTokens: 321,
       outputTokens: 45,
+      cacheReadTokens: 0,
+      cacheWriteTokens: 0,
     });
     expect(bodies[0]).toEqual({
       model: 'qwen2.5-coder:7b',
@@ -91,6 +94,12 @@ describe('createOllamaProvider', () => {
       ],
       tools: TOOL_SPECS.map((spec) => ({ type: 'function', function: spec })),
     });
+  });
+
+  it('passes the run\'s max tokens as num_predict', async () => {
+    const { host, bodies } = await serve((_body, res) => ndjson(res, [{ message: { role: 'assistant', content: 'ok' }, done: true }]));
+    await provider(host).chat({ ...request, maxTokens: 500 });
+    expect(bodies[0].options).toEqual({ num_predict: 500 });
   });
 
   it('reports an HTTP error with its status and Ollama\'s message', async () => {

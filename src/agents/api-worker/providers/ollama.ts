@@ -1,41 +1,35 @@
 // The Ollama provider: POST {host}/api/chat with `stream: true`, tools in Ollama's function-calling format;
 // the answer streams back as NDJSON chunks (text deltas, `message.tool_calls`, and a final `done: true`
-// chunk with `prompt_eval_count`/`eval_count`).
-import { errorKindForStatus } from '../../claude-stream-parser.js';
+// chunk with `prompt_eval_count`/`eval_count`). Ollama reports no prompt caching: cache counts stay 0.
 import { fetchFailure, probeTcp } from '../connect.js';
+import { postForStream } from '../http.js';
+import { argumentsOf, isObject, parseObject, tokenCount, type Json } from '../json.js';
 import { streamLines } from '../ndjson.js';
 import { ProviderError, type ChatMessage, type ChatRequest, type ChatTurn, type Provider, type ProviderOptions, type ToolCall } from '../provider.js';
 import { ollamaBaseUrl } from './ollama-host.js';
 
 const LABEL = 'Ollama';
-const MAX_ERROR_BODY_CHARS = 2_000;
-
-type Json = Record<string, unknown>;
 
 export function createOllamaProvider(options: ProviderOptions): Provider {
   const baseUrl = ollamaBaseUrl(options.env.OLLAMA_HOST);
   let callCount = 0;
 
   async function chat(request: ChatRequest): Promise<ChatTurn> {
-    const turn: ChatTurn = { text: '', toolCalls: [], inputTokens: 0, outputTokens: 0 };
+    const turn: ChatTurn = { text: '', toolCalls: [], inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 };
     let done = false;
     try {
-      const response = await fetch(`${baseUrl}/api/chat`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(requestBody(request)),
-        signal: AbortSignal.timeout(options.requestTimeoutMs),
+      const body = await postForStream({
+        label: LABEL, url: `${baseUrl}/api/chat`, headers: {}, body: requestBody(request), timeoutMs: options.requestTimeoutMs,
       });
-      if (!response.ok || response.body === null) throw await httpError(response);
-      for await (const line of streamLines(response.body)) {
+      for await (const line of streamLines(body)) {
         const chunk = parseChunk(line);
         if (typeof chunk.error === 'string') throw new ProviderError(`${LABEL} error: ${chunk.error}`, 'api');
         const message = isObject(chunk.message) ? chunk.message : {};
         if (typeof message.content === 'string') turn.text += message.content;
         for (const call of Array.isArray(message.tool_calls) ? message.tool_calls : []) turn.toolCalls.push(toolCall(call, (callCount += 1)));
         if (chunk.done === true) {
-          turn.inputTokens = count(chunk.prompt_eval_count);
-          turn.outputTokens = count(chunk.eval_count);
+          turn.inputTokens = tokenCount(chunk.prompt_eval_count);
+          turn.outputTokens = tokenCount(chunk.eval_count);
           done = true;
         }
       }
@@ -55,6 +49,7 @@ function requestBody(request: ChatRequest): Json {
     stream: true,
     messages: request.messages.map(wireMessage),
     tools: request.tools.map((spec) => ({ type: 'function', function: spec })),
+    ...(request.maxTokens === null ? {} : { options: { num_predict: request.maxTokens } }),
   };
 }
 
@@ -81,50 +76,12 @@ function toolCall(value: unknown, n: number): ToolCall {
   const call = isObject(value) ? value : {};
   const fn = isObject(call.function) ? call.function : {};
   const id = typeof call.id === 'string' && call.id !== '' ? call.id : `call_${n}`;
+  // Ollama sends an object; some models put a JSON string there instead.
   return { id, name: typeof fn.name === 'string' ? fn.name : '', input: argumentsOf(fn.arguments) };
 }
 
-/** Ollama sends an object; some models put a JSON string there instead. */
-function argumentsOf(value: unknown): Record<string, unknown> {
-  if (isObject(value)) return value;
-  if (typeof value === 'string') {
-    try {
-      const parsed: unknown = JSON.parse(value);
-      if (isObject(parsed)) return parsed;
-    } catch {
-      // fall through: the tool reports the missing arguments to the model
-    }
-  }
-  return {};
-}
-
-async function httpError(response: Response): Promise<ProviderError> {
-  const body = await response.text().catch(() => '');
-  let detail = body.trim().slice(0, MAX_ERROR_BODY_CHARS);
-  try {
-    const parsed: unknown = JSON.parse(body);
-    if (isObject(parsed) && typeof parsed.error === 'string') detail = parsed.error;
-  } catch {
-    // not JSON: keep the text
-  }
-  const status = response.status;
-  return new ProviderError(`${LABEL} returned HTTP ${status}: ${detail || response.statusText}`, errorKindForStatus(status), status);
-}
-
 function parseChunk(line: string): Json {
-  try {
-    const value: unknown = JSON.parse(line);
-    if (isObject(value)) return value;
-  } catch {
-    // reported below
-  }
-  throw new ProviderError(`${LABEL} sent a line that is not a JSON object: ${line.slice(0, 200)}`, 'api');
-}
-
-function count(value: unknown): number {
-  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? Math.floor(value) : 0;
-}
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+  const chunk = parseObject(line);
+  if (chunk === null) throw new ProviderError(`${LABEL} sent a line that is not a JSON object: ${line.slice(0, 200)}`, 'api');
+  return chunk;
 }

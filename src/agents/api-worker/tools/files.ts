@@ -50,10 +50,13 @@ export function listFilesTool(ws: Workspace, dir: string): string {
   return lines.length === 0 ? '(no files)' : lines.join('\n');
 }
 
-/** Writes never touch `.git`: the worktree's link to its repository is not the task's to change. */
+/**
+ * Writes never touch `.git`: the worktree's link to its repository (and a clone's hooks) are not the task's to
+ * change. Compared without case, since on a case-insensitive file system `.GIT` is the same directory.
+ */
 function writableTarget(ws: Workspace, file: string): string {
   const abs = ws.resolve(file);
-  if (ws.display(abs).split('/')[0] === '.git') throw new ToolError(`Refusing to write ${JSON.stringify(file)}: .git is off limits`);
+  if (ws.display(abs).split('/')[0]?.toLowerCase() === '.git') throw new ToolError(`Refusing to write ${JSON.stringify(file)}: .git is off limits`);
   if (statOrNull(abs)?.isDirectory() === true) throw new ToolError(`${file} is a directory`);
   return abs;
 }

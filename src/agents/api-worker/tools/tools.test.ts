@@ -74,6 +74,134 @@ describe('path confinement', () => {
   });
 });
 
+/**
+ * A worktree beside a directory it must not touch, and every kind of link out of it:
+ *   work/link -> outside (absolute)     work/hop -> link (a chain)      work/up -> .. (relative, the parent)
+ *   work/leak.txt -> outside/secret.txt work/dangling -> outside/gone   work/loop -> loop
+ *   work/gitlink -> .git                work/.git/hooks/ (a plain clone's git directory)
+ */
+function escapeFixture(): { root: string; outside: string; parent: string; ctx: ToolContext } {
+  const outside = tempDir({ 'secret.txt': 'top secret', 'sub/deeper.txt': 'deeper secret' });
+  const parent = tempDir();
+  const root = path.join(parent, 'work');
+  mkdirSync(path.join(root, '.git', 'hooks'), { recursive: true });
+  writeFileSync(path.join(root, 'own.txt'), 'mine');
+  symlinkSync(outside, path.join(root, 'link'));
+  symlinkSync('link', path.join(root, 'hop'));
+  symlinkSync('..', path.join(root, 'up'));
+  symlinkSync(path.join(outside, 'secret.txt'), path.join(root, 'leak.txt'));
+  symlinkSync(path.join(outside, 'gone'), path.join(root, 'dangling'));
+  symlinkSync('loop', path.join(root, 'loop'));
+  symlinkSync('.git', path.join(root, 'gitlink'));
+  return { root, outside, parent, ctx: context(root) };
+}
+
+/** Nothing outside the worktree changed, and no hook was planted. */
+function expectUntouched(f: { root: string; outside: string; parent: string }): void {
+  expect(readdirSync(f.outside).sort()).toEqual(['secret.txt', 'sub']);
+  expect(readdirSync(path.join(f.outside, 'sub'))).toEqual(['deeper.txt']);
+  expect(readFileSync(path.join(f.outside, 'secret.txt'), 'utf8')).toBe('top secret');
+  expect(readdirSync(f.parent)).toEqual(['work']);
+  expect(readdirSync(path.join(f.root, '.git', 'hooks'))).toEqual([]);
+}
+
+async function expectRefused(ctx: ToolContext, calls: readonly [string, Record<string, unknown>][], message: RegExp): Promise<void> {
+  for (const [name, input] of calls) {
+    const outcome = await runTool(name, input, ctx);
+    expect(outcome.isError, `${name} ${JSON.stringify(input)}`).toBe(true);
+    expect(outcome.output, `${name} ${JSON.stringify(input)}`).toMatch(message);
+    expect(outcome.output).not.toMatch(/top secret|deeper secret/);
+  }
+}
+
+describe('path confinement, case by case', () => {
+  it('refuses `..` and absolute paths outside the working directory for every tool', async () => {
+    const f = escapeFixture();
+    await expectRefused(f.ctx, [
+      ['read_file', { path: '../work/../../secret.txt' }],
+      ['read_file', { path: path.join(f.outside, 'secret.txt') }],
+      ['write_file', { path: '..', content: 'no' }],
+      ['write_file', { path: 'new/../../x', content: 'no' }],
+      ['write_file', { path: path.join(f.outside, 'sub', 'x'), content: 'no' }],
+      ['edit_file', { path: path.join(f.outside, 'secret.txt'), old_text: 'top', new_text: 'no' }],
+      ['list_files', { path: '../' }],
+      ['list_files', { path: f.outside }],
+      ['search', { text: 'secret', path: f.outside }],
+    ], /: it is outside the working directory$/);
+    expectUntouched(f);
+  });
+
+  it('refuses to read through a symlink leading out: a linked file, a linked directory, a chain of links, a link to the parent', async () => {
+    const f = escapeFixture();
+    await expectRefused(f.ctx, [
+      ['read_file', { path: 'leak.txt' }],
+      ['read_file', { path: 'link/secret.txt' }],
+      ['read_file', { path: 'link/sub/deeper.txt' }],
+      ['read_file', { path: 'hop/secret.txt' }],
+      ['read_file', { path: `up/${path.basename(f.outside)}/secret.txt` }],
+      ['list_files', { path: 'link' }],
+      ['list_files', { path: 'hop/sub' }],
+      ['list_files', { path: 'up' }],
+      ['search', { text: 'secret', path: 'leak.txt' }],
+      ['search', { text: 'secret', path: 'link' }],
+      ['search', { text: 'secret', path: 'up' }],
+    ], /^Refusing ".*": a symbolic link leads outside the working directory$/);
+  });
+
+  it('refuses to write through a symlink leading out, including a new file or directory under a linked directory', async () => {
+    const f = escapeFixture();
+    await expectRefused(f.ctx, [
+      ['write_file', { path: 'leak.txt', content: 'no' }],
+      ['write_file', { path: 'link/secret.txt', content: 'no' }],
+      ['write_file', { path: 'link/new.txt', content: 'no' }],
+      ['write_file', { path: 'link/newdir/deep/new.txt', content: 'no' }],
+      ['write_file', { path: 'link/sub/new.txt', content: 'no' }],
+      ['write_file', { path: 'hop/new.txt', content: 'no' }],
+      ['write_file', { path: 'up/new.txt', content: 'no' }],
+      ['write_file', { path: 'up/newdir/new.txt', content: 'no' }],
+      ['edit_file', { path: 'leak.txt', old_text: 'top', new_text: 'no' }],
+      ['edit_file', { path: 'link/sub/deeper.txt', old_text: 'deeper', new_text: 'no' }],
+      ['edit_file', { path: 'hop/secret.txt', old_text: 'top', new_text: 'no' }],
+    ], /^Refusing ".*": a symbolic link leads outside the working directory$/);
+    expectUntouched(f);
+  });
+
+  it('refuses broken and looping symlinks, even as the parent of a new file', async () => {
+    const f = escapeFixture();
+    await expectRefused(f.ctx, [
+      ['write_file', { path: 'dangling', content: 'no' }],
+      ['write_file', { path: 'dangling/new.txt', content: 'no' }],
+      ['read_file', { path: 'dangling' }],
+      ['write_file', { path: 'loop', content: 'no' }],
+      ['write_file', { path: 'loop/new.txt', content: 'no' }],
+      ['list_files', { path: 'loop' }],
+    ], /^Refusing ".*": it is a broken symbolic link$/);
+    expectUntouched(f);
+    expect(readdirSync(f.outside)).not.toContain('gone');
+  });
+
+  it('refuses writes into .git, directly or through a symlink to it, so no hook can be planted', async () => {
+    const f = escapeFixture();
+    await expectRefused(f.ctx, [
+      ['write_file', { path: '.git/hooks/pre-commit', content: '#!/bin/sh\nrm -rf ~\n' }],
+      ['write_file', { path: './.git/config', content: 'no' }],
+      // The same directory on a case-insensitive file system (macOS, Windows).
+      ['write_file', { path: '.GIT/hooks/pre-commit', content: 'no' }],
+      ['write_file', { path: 'gitlink/hooks/pre-commit', content: '#!/bin/sh\nrm -rf ~\n' }],
+      ['write_file', { path: path.join(f.root, '.git', 'HEAD'), content: 'no' }],
+    ], /^Refusing to write ".*": \.git is off limits$/);
+    expectUntouched(f);
+  });
+
+  it('lists and searches the worktree without following the links that lead out', async () => {
+    const f = escapeFixture();
+    const listed = await runTool('list_files', {}, f.ctx);
+    expect(listed).toEqual({ output: ['dangling', 'gitlink', 'hop', 'leak.txt', 'link', 'loop', 'own.txt', 'up'].join('\n'), isError: false });
+    expect(await runTool('search', { text: 'secret' }, f.ctx)).toEqual({ output: 'No matches', isError: false });
+    expect(await runTool('read_file', { path: 'own.txt' }, f.ctx)).toEqual({ output: 'mine', isError: false });
+  });
+});
+
 describe('file tools', () => {
   it('creates parent directories when writing', async () => {
     const root = tempDir();

@@ -30,16 +30,18 @@ export function createWorkspace(cwd: string): Workspace {
     // The target may not exist yet: resolve its deepest existing ancestor, then append the rest.
     const rest: string[] = [];
     let existing = target;
-    while (lstatSync(existing, { throwIfNoEntry: false }) === undefined) {
-      rest.unshift(path.basename(existing));
-      existing = path.dirname(existing);
-    }
     let real: string;
     try {
+      while (lstatSync(existing, { throwIfNoEntry: false }) === undefined) {
+        rest.unshift(path.basename(existing));
+        existing = path.dirname(existing);
+      }
       real = path.join(realpathSync(existing), ...rest);
-    } catch {
-      // A dangling symlink: where it points is unknown ground.
-      throw new ToolError(`Refusing ${JSON.stringify(file)}: it is a broken symbolic link`);
+    } catch (err) {
+      // A dangling or looping symlink (ELOOP already from lstat when a loop is a parent): unknown ground.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ELOOP') throw new ToolError(`Refusing ${JSON.stringify(file)}: it is a broken symbolic link`);
+      throw err;
     }
     if (!inside(real)) throw new ToolError(`Refusing ${JSON.stringify(file)}: a symbolic link leads outside the working directory`);
     return real;
