@@ -123,8 +123,21 @@ describe('service routes', () => {
   it('lists the agents', async () => {
     const { status, body } = await api('/api/v1/agents');
     expect(status).toBe(200);
-    expect(body.agents.map((a: { id: string }) => a.id)).toEqual(expect.arrayContaining(['fake', 'shell']));
+    expect(body.agents.map((a: { id: string }) => a.id)).toEqual(expect.arrayContaining(['fake', 'shell', 'claude-code', 'gemini-cli', 'openai-api']));
     expect(body.removed['auto-claude']).toBe('claude-code');
+    const byId = new Map(body.agents.map((a: { id: string }) => [a.id, a]));
+    // The pinned CLIs are installed by the test setup, so they are found and report their pinned version.
+    for (const id of ['claude-code', 'codex', 'gemini-cli', 'opencode', 'qwen-code']) {
+      const agent = byId.get(id) as { usable: boolean; kind: string; version: string; pinned_version: string; binary_source: string };
+      expect(agent).toMatchObject({ usable: true, kind: 'cli', binary_source: 'kage' });
+      expect(agent.version).toBe(agent.pinned_version);
+    }
+    expect(byId.get('gemini-cli')).toMatchObject({ aliases: ['gemini'], provider: 'gemini', api_key_set: false });
+    expect(byId.get('fake')).toMatchObject({ usable: true, kind: 'builtin', binary: null, provider: null });
+    expect(byId.get('openai-api')).toMatchObject({ kind: 'api', provider: 'openai', endpoint: 'https://api.openai.com/v1' });
+    // Nothing listens at the default Ollama address here.
+    expect((byId.get('ollama') as { problems: string[] }).problems.join(' ')).toMatch(/nothing listens at http:\/\/127\.0\.0\.1:11434/);
+    expect(Date.parse(body.checked_at)).not.toBeNaN();
   });
 });
 

@@ -168,7 +168,7 @@ describe('kage on a PostgreSQL server given by DATABASE_URL', () => {
     const agent = await kageCli(['run', 'do it', '--repo', repo, '--agent', 'nope'], badEnv);
     expect(agent.code).not.toBe(0);
     expect(agent.stderr).toContain('"nope"');
-    expect(agent.stderr).toContain('valid agents: fake, shell');
+    expect(agent.stderr).toContain('valid agents: claude-code, codex, gemini-cli, opencode, qwen-code, ollama, anthropic-api, openai-api, fake, shell');
     expect(agent.stderr).toContain('[KAGE_UNKNOWN_AGENT]');
 
     const merge = await kageCli(['run', 'do it', '--repo', repo, '--merge', 'sometimes'], badEnv);

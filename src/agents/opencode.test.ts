@@ -65,7 +65,7 @@ const sumUsage = (events: AgentEvent[]) =>
 describe('openCodeAdapter.buildCommand', () => {
   it('runs `run --format json` with the quiet env, a fixed title and the prompt on stdin', () => {
     expect(openCodeAdapter.buildCommand(input())).toEqual({
-      argv: ['/opt/kage/agents/bin/opencode', 'run', '--format', 'json', '--title', 'kage'],
+      argv: ['/opt/kage/agents/bin/opencode', 'run', '--format', 'json', '--title', 'kage', '--auto'],
       env: {
         OPENCODE_DISABLE_MODELS_FETCH: '1',
         OPENCODE_DISABLE_AUTOUPDATE: '1',
@@ -82,7 +82,7 @@ describe('openCodeAdapter.buildCommand', () => {
 
   it('defines provider `kage` for the OpenAI endpoint, with the model as its one tool-calling entry', () => {
     const command = openCodeAdapter.buildCommand(input({ providers: endpoints, model: 'mock-model' }));
-    expect(command.argv.slice(6)).toEqual(['--model=kage/mock-model']);
+    expect(command.argv.slice(6)).toEqual(['--model=kage/mock-model', '--auto']);
     expect(configOf(command)).toEqual({
       model: 'kage/mock-model',
       provider: {
@@ -142,7 +142,9 @@ describe('openCodeAdapter.buildCommand', () => {
       resumeSessionId: 'ses_de2fdb781ffeRPcMwTg777zpX2',
       options: { args: ['--agent', 'build'], offline: true },
     }));
-    expect(command.argv.slice(6)).toEqual(['--session=ses_de2fdb781ffeRPcMwTg777zpX2', '--agent', 'build']);
+    expect(command.argv.slice(6)).toEqual(['--session=ses_de2fdb781ffeRPcMwTg777zpX2', '--auto', '--agent', 'build']);
+    expect(openCodeAdapter.buildCommand(input({ options: { autoApprove: false } })).argv).not.toContain('--auto');
+    expect(() => openCodeAdapter.buildCommand(input({ options: { autoApprove: 'yes' } }))).toThrow(/options\.autoApprove/);
     expect(command.env).toEqual({ ...OPENCODE_QUIET_ENV, NPM_CONFIG_REGISTRY: 'http://127.0.0.1:9/' });
     expect(openCodeAdapter.buildCommand(input({ options: { offline: false } })).env).not.toHaveProperty('NPM_CONFIG_REGISTRY');
   });

@@ -47,6 +47,8 @@ export function buildOpenCodeCommand(input: AgentRunInput): AgentCommand {
   const args = refuseOwnedFlags(extraArgs(input.options.args), ['--format'], 'kage reads the json event output');
   const provider = providerOption(input.options.provider);
   const offline = booleanOption('offline', input.options.offline);
+  // Like the other CLIs' yolo modes: `run` rejects every permission request (bash, ...) unless told to approve.
+  const autoApprove = input.options.autoApprove === undefined ? true : booleanOption('autoApprove', input.options.autoApprove);
   const limits = {
     context: integerOr(input.options, 'contextTokens', OPENCODE_DEFAULT_LIMITS.contextTokens),
     output: integerOr(input.options, 'maxTokens', OPENCODE_DEFAULT_LIMITS.maxTokens),
@@ -56,6 +58,7 @@ export function buildOpenCodeCommand(input: AgentRunInput): AgentCommand {
   const argv = [cliExecutable(input, CLI_PINS.opencode), 'run', '--format', 'json', '--title', SESSION_TITLE];
   if (setup.model !== null) argv.push(`--model=${setup.model}`);
   if (input.resumeSessionId !== null) argv.push(`--session=${input.resumeSessionId}`);
+  if (autoApprove) argv.push('--auto');
   argv.push(...args);
   return {
     argv,

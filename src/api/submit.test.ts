@@ -38,7 +38,7 @@ describe('the v1 submit body', () => {
       }
     })();
     expect(err?.code).toBe('KAGE_UNKNOWN_AGENT');
-    expect(err?.details.validAgents).toEqual(['fake', 'shell', 'ollama']);
+    expect(err?.details.validAgents).toEqual(['claude-code', 'codex', 'gemini-cli', 'opencode', 'qwen-code', 'ollama', 'anthropic-api', 'openai-api', 'fake', 'shell', 'claude', 'gemini', 'qwen']);
   });
 
   it('renames core fields to the v1 body\'s names in errors', () => {

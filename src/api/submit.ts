@@ -39,7 +39,7 @@ export function inV1Terms(err: unknown): unknown {
 /** The names the API accepts: every adapter id and alias, and the v1 names that map onto one of them. */
 export function validAgentNames(agents: AgentRegistry): string[] {
   const v1 = Object.entries(V1_AGENT_ALIASES).filter(([, id]) => agents.has(id)).map(([name]) => name);
-  return [...agents.ids(), ...v1];
+  return [...new Set([...agents.ids(), ...agents.list().flatMap((a) => a.aliases), ...v1])];
 }
 
 /** The adapter id for a `cli_name`, or a 422 naming the field and the valid names. */

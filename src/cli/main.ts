@@ -7,6 +7,7 @@ import { registerActions } from './commands/act.js';
 import { registerAgents } from './commands/agents.js';
 import { registerDemo } from './commands/demo.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerMockModel } from './commands/mock-model.js';
 import { registerRun } from './commands/run.js';
 import { registerServe } from './commands/serve.js';
 import { registerStress } from './commands/stress.js';
@@ -28,6 +29,7 @@ registerInspect(program, globals);
 registerActions(program, globals);
 registerServe(program, globals);
 registerStress(program, globals);
+registerMockModel(program);
 registerAgents(program, globals);
 
 try {

@@ -50,6 +50,7 @@ export function testConfig(opts: TestKageOptions): KageConfig {
     KAGE_RETRY_DELAY: '0.2',
     KAGE_KILL_GRACE: '1',
     KAGE_LOG_LEVEL: 'silent',
+    KAGE_AGENTS_DIR: inject('agentsDir'),
     ...opts.env,
   });
 }
