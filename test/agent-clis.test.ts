@@ -112,7 +112,7 @@ describe.each(CLIS)('$agent', ({ agent, model, protocol }) => {
     const clone = clones[0]!;
     expect(clone.status).toBe('failed');
     expect(clone.error).toMatch(/400|mock 400 error/);
-    expect(clone.diff?.filesChanged ?? 0).toBe(0);
+    expect(clone.diff?.files ?? []).toEqual([]);
   });
 
   it('ends within the clone\'s timeout on a 500', async () => {

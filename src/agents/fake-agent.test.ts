@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { NO_PROVIDERS } from './adapter.js';
 import type { AgentEvent } from '../domain/index.js';
 import { createClaudeStreamParser } from './claude-stream-parser.js';
 import { DEMO_BUG_FILE, DEMO_BUGGY_LINE, DEMO_FIXED_LINE, DEMO_MATH_JS, DEMO_README, DEMO_REPO_FILES } from './demo-repo-files.js';
@@ -62,7 +63,7 @@ afterEach(() => {
 describe('fake agent', () => {
   it('writes the default file for `ok` through the adapter command, reported as Claude events', async () => {
     const dir = tempDir();
-    const command = fakeAdapter.buildCommand({ prompt: 'write it', model: null, worktree: dir, home: dir, resumeSessionId: null, options: {}, env: {} });
+    const command = fakeAdapter.buildCommand({ prompt: 'write it', model: null, worktree: dir, home: dir, resumeSessionId: null, options: {}, env: {}, providers: NO_PROVIDERS, binary: null });
     const result = await run(command.argv, dir);
     expect(result.code).toBe(0);
     expect(readFileSync(path.join(dir, 'kage-fake.txt'), 'utf8')).toBe('hello from fake\n');
