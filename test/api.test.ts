@@ -11,6 +11,7 @@ import { createApiAuth } from '../src/api/auth.js';
 import { errorSchema, mergeResponseSchema, taskListSchema, taskResponseSchema } from '../src/api/schemas.js';
 import { isTerminalClone } from '../src/domain/index.js';
 import { startServer, type KageServer } from '../src/main/server.js';
+import { startMockModelServer, type MockModelServer } from '../src/mock-model/index.js';
 import { isProcessAlive } from '../src/process/supervisor.js';
 import { freshDatabase, makeRepo, tempDir, testConfig, waitFor } from './support/harness.js';
 
@@ -51,6 +52,7 @@ const fake = (context: Record<string, unknown>, extra: Record<string, unknown> =
 
 let server: KageServer;
 let repo: string;
+let mock: MockModelServer;
 const api = client(() => server.url, KEY);
 
 async function finished(id: string): Promise<any> {
@@ -62,14 +64,17 @@ async function finished(id: string): Promise<any> {
 
 beforeAll(async () => {
   repo = await makeRepo({ 'README.md': '# api test\n', 'shared.txt': 'base\n' });
+  mock = await startMockModelServer();
   server = await startServer(testConfig({
     databaseUrl: await freshDatabase(),
-    env: { KAGE_API_KEYS: `${KEY},other-key-abcdefgh`, KAGE_PORT: '0', KAGE_REPO: repo },
+    env: { KAGE_API_KEYS: `${KEY},other-key-abcdefgh`, KAGE_PORT: '0', KAGE_REPO: repo,
+      ANTHROPIC_BASE_URL: mock.url, ANTHROPIC_API_KEY: 'sk-mock', GOOGLE_GEMINI_BASE_URL: mock.url, GEMINI_API_KEY: 'mock-key' },
   }));
 });
 
 afterAll(async () => {
   await server?.close({ graceMs: 0 });
+  await mock?.close();
 });
 
 describe('service routes', () => {
@@ -132,7 +137,8 @@ describe('service routes', () => {
       expect(agent).toMatchObject({ usable: true, kind: 'cli', binary_source: 'kage' });
       expect(agent.version).toBe(agent.pinned_version);
     }
-    expect(byId.get('gemini-cli')).toMatchObject({ aliases: ['gemini'], provider: 'gemini', api_key_set: false });
+    expect(byId.get('gemini-cli')).toMatchObject({ aliases: ['gemini'], provider: 'gemini', endpoint: mock.url, api_key_set: true });
+    expect(byId.get('codex')).toMatchObject({ provider: 'openai', endpoint: 'https://api.openai.com/v1', api_key_set: false });
     expect(byId.get('fake')).toMatchObject({ usable: true, kind: 'builtin', binary: null, provider: null });
     expect(byId.get('openai-api')).toMatchObject({ kind: 'api', provider: 'openai', endpoint: 'https://api.openai.com/v1' });
     // Nothing listens at the default Ollama address here.
@@ -227,6 +233,21 @@ describe('validation and errors', () => {
     expect(removed.status).toBe(422);
     expect(removed.body.field).toBe('cli_assignments[1].cli_name');
     expect(removed.body.message).toContain('claude-code');
+  });
+
+  it('accepts v1\'s agent names claude-code and gemini, and runs the genuine CLIs behind them', async () => {
+    const created = await api('/api/v1/tasks', { body: {
+      description: 'create v1.txt [[mock:write file=v1.txt]]',
+      cli_assignments: [{ cli_name: 'claude-code' }, { cli_name: 'gemini', model: 'gemini-2.5-flash' }],
+      max_retries: 0,
+      merge_strategy: 'manual',
+    } });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const done = await finished(created.body.id);
+    expect(done.clones.map((c: { agent: string }) => c.agent).sort()).toEqual(['claude-code', 'gemini-cli']);
+    expect(done.cli_results.map((r: { cli_name: string; status: string }) => [r.cli_name, r.status]).sort())
+      .toEqual([['claude-code', 'success'], ['gemini-cli', 'success']]);
+    expect(mock.requests().filter((r) => r.scenario === 'write').map((r) => r.protocol)).toEqual(expect.arrayContaining(['anthropic', 'gemini']));
   });
 
   it('rejects page_size 0 and 101, an unknown status and a bad merge strategy', async () => {
