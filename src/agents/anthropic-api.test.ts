@@ -1,21 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { agentInput } from '../../test/support/agent-fixtures.js';
 import { NO_PROVIDERS, type AgentRunInput, type ProviderEndpoint } from './adapter.js';
 import { ANTHROPIC_API_DEFAULT_MODEL, anthropicApiAdapter } from './anthropic-api.js';
 import { apiWorkerPath } from './api-worker-command.js';
 
+/** A run with `anthropic` as the Anthropic endpoint and an OpenAI key the command must not pass on. */
 function input(anthropic: ProviderEndpoint, overrides: Partial<AgentRunInput> = {}): AgentRunInput {
-  return {
-    prompt: 'Fix it; $(rm -rf /)',
-    model: null,
-    worktree: '/tmp/wt',
-    home: '/tmp/home',
-    resumeSessionId: null,
-    options: {},
-    env: {},
-    providers: { ...NO_PROVIDERS, anthropic, openai: { baseUrl: 'https://openai.example/v1', apiKey: 'sk-openai' } },
-    binary: null,
-    ...overrides,
-  };
+  const providers = { ...NO_PROVIDERS, anthropic, openai: { baseUrl: 'https://openai.example/v1', apiKey: 'sk-openai' } };
+  return agentInput({ prompt: 'Fix it; $(rm -rf /)', providers, ...overrides });
 }
 
 describe('anthropicApiAdapter.buildCommand', () => {

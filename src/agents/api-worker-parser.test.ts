@@ -1,23 +1,14 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { AgentEvent } from '../domain/index.js';
+import { parsing, transcriptLines } from '../../test/support/agent-fixtures.js';
 import { createApiWorkerParser } from './api-worker-parser.js';
 import { MAX_TOOL_OUTPUT_CHARS } from './event-text.js';
 
-function fixtureLines(name: string): string[] {
-  return readFileSync(new URL(`../../test/fixtures/transcripts/${name}`, import.meta.url), 'utf8').split('\n');
-}
-
-function parseAll(lines: readonly string[], stream: 'stdout' | 'stderr' = 'stdout'): AgentEvent[] {
-  const parser = createApiWorkerParser();
-  return [...lines.flatMap((line) => parser.line(line, stream)), ...parser.end()];
-}
-
-const parseRecords = (records: readonly unknown[]) => parseAll(records.map((r) => JSON.stringify(r)));
+const { parse, parseRecords } = parsing({ createParser: createApiWorkerParser });
+const fixtureLines = (name: string) => transcriptLines(name, 'transcripts');
 
 describe('createApiWorkerParser on recorded runs', () => {
   it('turns a successful run into session, per-request usage, message, tool use, tool result and result', () => {
-    const events = parseAll(fixtureLines('api-worker-ollama.jsonl'));
+    const events = parse(fixtureLines('api-worker-ollama.jsonl'));
     expect(events.map((e) => e.kind)).toEqual(['session', 'usage', 'message', 'tool_use', 'tool_result', 'usage', 'message', 'result']);
     expect(events[0]).toEqual({ kind: 'session', sessionId: '481844be-d3c2-4554-ab8d-c1070e21def1', model: 'qwen2.5-coder:7b' });
     expect(events[1]).toEqual({
@@ -32,7 +23,7 @@ describe('createApiWorkerParser on recorded runs', () => {
   });
 
   it('reports an unreachable server as an unreachable error and a failed result', () => {
-    const events = parseAll(fixtureLines('api-worker-ollama-unreachable.jsonl'));
+    const events = parse(fixtureLines('api-worker-ollama-unreachable.jsonl'));
     const message = 'cannot reach Ollama at http://127.0.0.1:11434: connect ECONNREFUSED 127.0.0.1:11434';
     expect(events.slice(1)).toEqual([
       { kind: 'error', message, status: null, errorKind: 'unreachable' },
@@ -41,7 +32,7 @@ describe('createApiWorkerParser on recorded runs', () => {
   });
 
   it('keeps the HTTP status and Ollama\'s message of a missing model', () => {
-    const [, error] = parseAll(fixtureLines('api-worker-ollama-e404.jsonl'));
+    const [, error] = parse(fixtureLines('api-worker-ollama-e404.jsonl'));
     expect(error).toEqual({
       kind: 'error',
       message: 'Ollama returned HTTP 404: model "qwen2.5-coder:7b" not found, try pulling it first',
@@ -89,8 +80,8 @@ describe('createApiWorkerParser', () => {
   });
 
   it('ignores stderr, non-JSON lines, blank messages and unknown record types', () => {
-    expect(parseAll(['{"type":"message","text":"hi"}'], 'stderr')).toEqual([]);
-    expect(parseAll(['api-worker: --model is required', '', '[1,2]', '{not json'])).toEqual([]);
+    expect(parse(['{"type":"message","text":"hi"}'], 'stderr')).toEqual([]);
+    expect(parse(['api-worker: --model is required', '', '[1,2]', '{not json'])).toEqual([]);
     expect(parseRecords([{ type: 'message', text: '  \n' }, { type: 'thinking', text: 'hmm' }, { type: 'session' }])).toEqual([]);
   });
 });

@@ -1,29 +1,15 @@
 // Integration: the compiled API worker as a real child process, started from the `anthropic-api` and
 // `openai-api` adapters' commands, against scripted loopback servers streaming canned SSE; its stdout goes
 // through the adapters' real parser.
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { anthropicEvents, sseEvent, startScriptedServer, writeJson, writeSse, type ScriptedHandler, type ScriptedServer } from '../../test/support/scripted-http.js';
+import { describe, expect, it } from 'vitest';
+import { agentInput, runParsed, tempDir } from '../../test/support/agent-fixtures.js';
+import { anthropicEvents, serveScripted, sseEvent, writeJson, writeSse } from '../../test/support/scripted-http.js';
 import type { AgentEvent } from '../domain/index.js';
 import { NO_PROVIDERS, type AgentAdapter, type ProviderEndpoints } from './adapter.js';
 import { anthropicApiAdapter } from './anthropic-api.js';
 import { openaiApiAdapter } from './openai-api.js';
-
-const servers: ScriptedServer[] = [];
-const dirs: string[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-async function serve(handler: ScriptedHandler): Promise<ScriptedServer> {
-  const server = await startScriptedServer(handler);
-  servers.push(server);
-  return server;
-}
 
 interface Run {
   code: number | null;
@@ -34,27 +20,13 @@ interface Run {
 }
 
 /** Runs the adapter's command in a fresh worktree the way the supervisor does: stdin closed, its env added. */
-function run(adapter: AgentAdapter, providers: ProviderEndpoints): Promise<Run> {
-  const parent = mkdtempSync(path.join(tmpdir(), 'kage-api-worker-'));
-  dirs.push(parent);
+async function run(adapter: AgentAdapter, providers: ProviderEndpoints): Promise<Run> {
+  const parent = tempDir();
   const worktree = path.join(parent, 'wt');
   mkdirSync(worktree);
-  const command = adapter.buildCommand({
-    prompt: 'Create hello.txt', model: 'test-model', worktree, home: parent, resumeSessionId: null,
-    options: {}, env: {}, providers, binary: null,
-  });
-  return new Promise((resolve, reject) => {
-    const [cmd = '', ...args] = command.argv;
-    const child = spawn(cmd, args, { cwd: worktree, env: { PATH: process.env.PATH ?? '', ...command.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const parser = adapter.createParser();
-      const events = [...stdout.split('\n').flatMap((line) => parser.line(line, 'stdout')), ...parser.end()];
-      resolve({ code, events, worktree, beside: readdirSync(parent) });
-    });
-  });
+  const command = adapter.buildCommand(agentInput({ prompt: 'Create hello.txt', model: 'test-model', worktree, home: parent, providers }));
+  const { code, events } = await runParsed(command.argv, { cwd: worktree, env: command.env, parser: adapter });
+  return { code, events, worktree, beside: readdirSync(parent) };
 }
 
 const usages = (events: AgentEvent[]) => events.flatMap((e) => (e.kind === 'usage' ? [e.usage] : []));
@@ -108,7 +80,7 @@ function openaiTurn(n: number): string[] {
 
 describe('the compiled API worker', () => {
   it('runs the anthropic-api agent to the end: streamed tool input, refused escape, cache usage, final message', async () => {
-    const server = await serve((_req, res, n) => writeSse(res, anthropicTurn(n)));
+    const server = await serveScripted((_req, res, n) => writeSse(res, anthropicTurn(n)));
     const result = await run(anthropicApiAdapter, { ...NO_PROVIDERS, anthropic: { baseUrl: server.url, apiKey: 'sk-ant-e2e' } });
     expect(result.code).toBe(0);
     expect(readFileSync(path.join(result.worktree, 'hello.txt'), 'utf8')).toBe('hi\n');
@@ -140,7 +112,7 @@ describe('the compiled API worker', () => {
   });
 
   it('runs the openai-api agent to the end against a keyless compatible server', async () => {
-    const server = await serve((_req, res, n) => writeSse(res, openaiTurn(n)));
+    const server = await serveScripted((_req, res, n) => writeSse(res, openaiTurn(n)));
     const result = await run(openaiApiAdapter, { ...NO_PROVIDERS, openai: { baseUrl: `${server.url}/v1`, apiKey: null } });
     expect(result.code).toBe(0);
     expect(readFileSync(path.join(result.worktree, 'hello.txt'), 'utf8')).toBe('hi\n');
@@ -162,7 +134,7 @@ describe('the compiled API worker', () => {
   });
 
   it('fails with the API\'s message and the auth kind when the key is refused', async () => {
-    const server = await serve((_req, res) => writeJson(res, 401, { type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } }));
+    const server = await serveScripted((_req, res) => writeJson(res, 401, { type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } }));
     const result = await run(anthropicApiAdapter, { ...NO_PROVIDERS, anthropic: { baseUrl: server.url, apiKey: 'wrong' } });
     expect(result.code).toBe(1);
     expect(result.events.slice(1)).toEqual([
@@ -172,7 +144,7 @@ describe('the compiled API worker', () => {
   });
 
   it('fails at once as unreachable when nothing listens at the OpenAI base URL', async () => {
-    const server = await serve((_req, res) => writeSse(res, []));
+    const server = await serveScripted((_req, res) => writeSse(res, []));
     await server.close();
     const result = await run(openaiApiAdapter, { ...NO_PROVIDERS, openai: { baseUrl: `${server.url}/v1`, apiKey: 'k' } });
     expect(result.code).toBe(1);

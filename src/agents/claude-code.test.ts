@@ -1,33 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { AgentEvent } from '../domain/index.js';
+import { agentInputWith, exitedWith, parsing, TEST_ENDPOINTS, transcriptLines } from '../../test/support/agent-fixtures.js';
 import { classifyFailure } from '../process/failure.js';
-import type { ProcessResult } from '../process/supervisor.js';
-import { NO_PROVIDERS, type AgentRunInput } from './adapter.js';
+import { NO_PROVIDERS } from './adapter.js';
 import { claudeCodeAdapter } from './claude-code.js';
 import { CLI_PINS } from './cli-pins.js';
 
-function input(overrides: Partial<AgentRunInput> = {}): AgentRunInput {
-  return {
-    prompt: '-x fix it; $(rm -rf /)',
-    model: null,
-    worktree: '/tmp/wt',
-    home: '/tmp/home',
-    resumeSessionId: null,
-    options: {},
-    env: {},
-    providers: NO_PROVIDERS,
-    binary: '/opt/kage/agents/bin/claude',
-    ...overrides,
-  };
-}
-
-const endpoints = {
-  ...NO_PROVIDERS,
-  anthropic: { baseUrl: 'http://127.0.0.1:4011', apiKey: 'sk-ant' },
-  openai: { baseUrl: 'http://127.0.0.1:4012/v1', apiKey: 'sk-oa' },
-  gemini: { baseUrl: 'http://127.0.0.1:4010', apiKey: 'gm-key' },
-};
+const input = agentInputWith({ binary: '/opt/kage/agents/bin/claude' });
+const { parse } = parsing(claudeCodeAdapter);
 
 const QUIET_ENV = {
   CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
@@ -39,22 +18,6 @@ const QUIET_ENV = {
 
 function runningAs(uid: number): void {
   vi.spyOn(process, 'getuid').mockReturnValue(uid);
-}
-
-function fixtureLines(name: string): string[] {
-  return readFileSync(new URL(`../../test/fixtures/agent-transcripts/${name}`, import.meta.url), 'utf8').split('\n');
-}
-
-function parse(lines: readonly string[]): AgentEvent[] {
-  const parser = claudeCodeAdapter.createParser();
-  return [...lines.flatMap((line) => parser.line(line, 'stdout')), ...parser.end()];
-}
-
-function exited(exitCode: number): ProcessResult {
-  return {
-    exitCode, signal: null, timedOut: false, cancelled: false, durationMs: 5_000, stderrTail: '', spawnError: null,
-    outputTruncated: false, linesTruncated: 0, pid: 7,
-  };
 }
 
 afterEach(() => {
@@ -82,7 +45,7 @@ describe('claudeCodeAdapter.buildCommand', () => {
 
   it('hands over the Anthropic endpoint without /v1, and its key, and no other provider\'s', () => {
     runningAs(1000);
-    const { env } = claudeCodeAdapter.buildCommand(input({ providers: endpoints }));
+    const { env } = claudeCodeAdapter.buildCommand(input({ providers: TEST_ENDPOINTS }));
     expect(env).toEqual({ ...QUIET_ENV, ANTHROPIC_BASE_URL: 'http://127.0.0.1:4011', ANTHROPIC_API_KEY: 'sk-ant' });
     const withV1 = { ...NO_PROVIDERS, anthropic: { baseUrl: 'https://proxy.example/anthropic/v1/', apiKey: null } };
     expect(claudeCodeAdapter.buildCommand(input({ providers: withV1 })).env).toEqual({ ...QUIET_ENV, ANTHROPIC_BASE_URL: 'https://proxy.example/anthropic' });
@@ -139,7 +102,7 @@ describe('claudeCodeAdapter', () => {
 
 describe('claudeCodeAdapter parser on real transcripts', () => {
   it('reads a successful run: session, tool call, message, the result line\'s totals and an ok result', () => {
-    const events = parse(fixtureLines('claude.jsonl'));
+    const events = parse(transcriptLines('claude.jsonl'));
     expect(events.map((e) => e.kind)).toEqual(['session', 'tool_use', 'tool_result', 'message', 'usage', 'result']);
     expect(events[0]).toEqual({ kind: 'session', sessionId: 'aa5c3a71-6ba8-4526-ac59-7d141f4982df', model: 'claude-opus-5-5' });
     expect(events[1]).toMatchObject({ kind: 'tool_use', name: 'Write', input: { file_path: '/home/user/project/hello.txt', content: 'hello from mock\n' } });
@@ -150,26 +113,26 @@ describe('claudeCodeAdapter parser on real transcripts', () => {
       cumulative: true,
     });
     expect(events[5]).toEqual({ kind: 'result', ok: true, text: 'Done. I created hello.txt.', numTurns: 2, durationMs: 811 });
-    expect(classifyFailure(exited(0), events, { requireResultEvent: true }).kind).toBe('none');
+    expect(classifyFailure(exitedWith(0), events, { requireResultEvent: true }).kind).toBe('none');
   });
 
   it('reports a 400 as an api error with its status, and the failure as a lasting api_error', () => {
-    const events = parse(fixtureLines('claude-e400.jsonl'));
+    const events = parse(transcriptLines('claude-e400.jsonl'));
     expect(events.filter((e) => e.kind === 'error')).toEqual([
       { kind: 'error', message: 'API Error: 400 mock 400 error', status: 400, errorKind: 'api' },
     ]);
     expect(events.at(-1)).toMatchObject({ kind: 'result', ok: false });
-    expect(classifyFailure(exited(1), events, { requireResultEvent: true })).toEqual({
+    expect(classifyFailure(exitedWith(1), events, { requireResultEvent: true })).toEqual({
       kind: 'api_error', transient: false, message: 'API Error: 400 mock 400 error',
     });
   });
 
   it('reports a 500 that was still being retried as a transient api_error', () => {
-    const events = parse(fixtureLines('claude-e500.jsonl'));
+    const events = parse(transcriptLines('claude-e500.jsonl'));
     expect(events.filter((e) => e.kind === 'result')).toEqual([]);
     const errors = events.filter((e) => e.kind === 'error');
     expect(errors).toHaveLength(9);
     expect(errors.every((e) => e.status === 500)).toBe(true);
-    expect(classifyFailure(exited(1), events, { requireResultEvent: true })).toMatchObject({ kind: 'api_error', transient: true });
+    expect(classifyFailure(exitedWith(1), events, { requireResultEvent: true })).toMatchObject({ kind: 'api_error', transient: true });
   });
 });

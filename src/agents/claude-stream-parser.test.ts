@@ -1,29 +1,15 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { eventsOfKind, parsing, transcriptLines } from '../../test/support/agent-fixtures.js';
 import type { AgentEvent } from '../domain/index.js';
 import { createClaudeStreamParser } from './claude-stream-parser.js';
 import { MAX_TOOL_OUTPUT_CHARS } from './event-text.js';
 
-function fixtureLines(name: string): string[] {
-  const text = readFileSync(new URL(`../../test/fixtures/transcripts/${name}`, import.meta.url), 'utf8');
-  return text.split('\n');
-}
-
-function parseAll(lines: readonly string[], stream: 'stdout' | 'stderr' = 'stdout'): AgentEvent[] {
-  const parser = createClaudeStreamParser();
-  return [...lines.flatMap((line) => parser.line(line, stream)), ...parser.end()];
-}
-
-function parseRecords(records: readonly unknown[]): AgentEvent[] {
-  return parseAll(records.map((r) => JSON.stringify(r)));
-}
-
-const ofKind = <K extends AgentEvent['kind']>(events: AgentEvent[], kind: K) =>
-  events.filter((e): e is Extract<AgentEvent, { kind: K }> => e.kind === kind);
+const { parse, parseRecords } = parsing({ createParser: createClaudeStreamParser });
+const fixtureLines = (name: string) => transcriptLines(name, 'transcripts');
 
 describe('createClaudeStreamParser on real transcripts', () => {
   it('turns a successful run into session, tool use, tool result, message, usage and result', () => {
-    const events = parseAll(fixtureLines('claude.jsonl'));
+    const events = parse(fixtureLines('claude.jsonl'));
     expect(events.map((e) => e.kind)).toEqual(['session', 'tool_use', 'tool_result', 'message', 'usage', 'result']);
     expect(events[0]).toEqual({ kind: 'session', sessionId: 'aa5c3a71-6ba8-4526-ac59-7d141f4982df', model: 'claude-opus-5-5' });
     expect(events[1]).toEqual({
@@ -33,13 +19,13 @@ describe('createClaudeStreamParser on real transcripts', () => {
       input: { file_path: '/home/user/project/hello.txt', content: 'hello from mock\n' },
     });
     expect(events[2]).toMatchObject({ kind: 'tool_result', id: 'toolu_ef1c7a50c9483292', isError: false });
-    expect(ofKind(events, 'tool_result')[0]?.output).toMatch(/^File created successfully at: \/home\/user\/project\/hello.txt/);
+    expect(eventsOfKind(events, 'tool_result')[0]?.output).toMatch(/^File created successfully at: \/home\/user\/project\/hello.txt/);
     expect(events[3]).toEqual({ kind: 'message', text: 'Done. I created hello.txt.' });
     expect(events[5]).toEqual({ kind: 'result', ok: true, text: 'Done. I created hello.txt.', numTurns: 2, durationMs: 811 });
   });
 
   it('takes usage totals from the result line, not by summing per-message usage', () => {
-    const usage = ofKind(parseAll(fixtureLines('claude.jsonl')), 'usage');
+    const usage = eventsOfKind(parse(fixtureLines('claude.jsonl')), 'usage');
     expect(usage).toHaveLength(1);
     expect(usage[0]?.usage).toEqual({ inputTokens: 4444, outputTokens: 66, cacheReadTokens: 14, cacheWriteTokens: 16 });
     expect(usage[0]?.cumulative).toBe(true);
@@ -47,21 +33,21 @@ describe('createClaudeStreamParser on real transcripts', () => {
   });
 
   it('reports a 400 run as an api error and a failed result', () => {
-    const events = parseAll(fixtureLines('claude-e400.jsonl'));
+    const events = parse(fixtureLines('claude-e400.jsonl'));
     expect(events.map((e) => e.kind)).toEqual(['session', 'message', 'usage', 'error', 'result']);
-    expect(ofKind(events, 'error')[0]).toEqual({ kind: 'error', message: 'API Error: 400 mock 400 error', status: 400, errorKind: 'api' });
-    expect(ofKind(events, 'result')[0]).toMatchObject({ ok: false, text: 'API Error: 400 mock 400 error', numTurns: 1 });
-    expect(ofKind(events, 'usage')[0]).toMatchObject({ usage: { inputTokens: 0, outputTokens: 0 }, costUsd: 0 });
+    expect(eventsOfKind(events, 'error')[0]).toEqual({ kind: 'error', message: 'API Error: 400 mock 400 error', status: 400, errorKind: 'api' });
+    expect(eventsOfKind(events, 'result')[0]).toMatchObject({ ok: false, text: 'API Error: 400 mock 400 error', numTurns: 1 });
+    expect(eventsOfKind(events, 'usage')[0]).toMatchObject({ usage: { inputTokens: 0, outputTokens: 0 }, costUsd: 0 });
   });
 
   it('reports each retry of a 500 run as an api error, with no result when the run was killed', () => {
-    const events = parseAll(fixtureLines('claude-e500.jsonl'));
-    const errors = ofKind(events, 'error');
+    const events = parse(fixtureLines('claude-e500.jsonl'));
+    const errors = eventsOfKind(events, 'error');
     expect(errors).toHaveLength(9);
     expect(errors.every((e) => e.status === 500 && e.errorKind === 'api')).toBe(true);
     expect(errors[0]?.message).toBe('API request failed with status 500 (server_error); retry 1 of 10 in 580 ms');
-    expect(ofKind(events, 'result')).toHaveLength(0);
-    expect(ofKind(events, 'session')).toHaveLength(1);
+    expect(eventsOfKind(events, 'result')).toHaveLength(0);
+    expect(eventsOfKind(events, 'session')).toHaveLength(1);
   });
 });
 
@@ -87,16 +73,16 @@ describe('createClaudeStreamParser error kinds', () => {
     [500, 'api'],
   ])('classifies a failed result with api_error_status %s as %s', (status, errorKind) => {
     const events = parseRecords([{ type: 'result', subtype: 'success', is_error: true, api_error_status: status, result: `API Error: ${status}` }]);
-    expect(ofKind(events, 'error')).toEqual([{ kind: 'error', message: `API Error: ${status}`, status, errorKind }]);
-    expect(ofKind(events, 'result')[0]?.ok).toBe(false);
+    expect(eventsOfKind(events, 'error')).toEqual([{ kind: 'error', message: `API Error: ${status}`, status, errorKind }]);
+    expect(eventsOfKind(events, 'result')[0]?.ok).toBe(false);
   });
 
   it('treats error subtypes as failures even without is_error, and budget subtypes as budget errors', () => {
     const turns = parseRecords([{ type: 'result', subtype: 'error_max_turns', is_error: false, num_turns: 5 }]);
-    expect(ofKind(turns, 'error')[0]).toMatchObject({ status: null, errorKind: 'unknown', message: 'Agent reported an error (error_max_turns)' });
-    expect(ofKind(turns, 'result')[0]).toMatchObject({ ok: false, numTurns: 5 });
+    expect(eventsOfKind(turns, 'error')[0]).toMatchObject({ status: null, errorKind: 'unknown', message: 'Agent reported an error (error_max_turns)' });
+    expect(eventsOfKind(turns, 'result')[0]).toMatchObject({ ok: false, numTurns: 5 });
     const budget = parseRecords([{ type: 'result', subtype: 'error_max_budget_usd', is_error: true }]);
-    expect(ofKind(budget, 'error')[0]?.errorKind).toBe('budget');
+    expect(eventsOfKind(budget, 'error')[0]?.errorKind).toBe('budget');
   });
 });
 
@@ -113,7 +99,7 @@ describe('createClaudeStreamParser details', () => {
 
   it('clips very long tool output', () => {
     const events = parseRecords([{ type: 'user', message: { content: [{ type: 'tool_result', tool_use_id: 't', content: 'y'.repeat(100_000) }] } }]);
-    expect(ofKind(events, 'tool_result')[0]?.output.length).toBe(MAX_TOOL_OUTPUT_CHARS);
+    expect(eventsOfKind(events, 'tool_result')[0]?.output.length).toBe(MAX_TOOL_OUTPUT_CHARS);
   });
 
   it('emits the session once, from the first line that carries it when init is missing', () => {
@@ -126,8 +112,8 @@ describe('createClaudeStreamParser details', () => {
   });
 
   it('ignores stderr, non-JSON lines, thinking blocks, empty text and unknown record types', () => {
-    expect(parseAll(fixtureLines('claude.jsonl'), 'stderr')).toEqual([]);
-    const events = parseAll([
+    expect(parse(fixtureLines('claude.jsonl'), 'stderr')).toEqual([]);
+    const events = parse([
       'Warning: no stdin data received in 3s, proceeding without it',
       '',
       '{"type":"stream_event","event":{"type":"content_block_delta"}}',

@@ -1,7 +1,7 @@
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from '../../test/support/agent-fixtures.js';
 import { findCliBinary, managedBinDir } from './cli-binaries.js';
 import { CLI_PINS, pinsKey } from './cli-pins.js';
 
@@ -17,7 +17,7 @@ describe('findCliBinary', () => {
   const spec = CLI_PINS['claude-code'];
 
   it('takes the configured path, else PATH, else kage\'s install dir', () => {
-    const root = mkdtempSync(join(tmpdir(), 'kage-bin-'));
+    const root = tempDir();
     const agentsDir = join(root, 'agents');
     const managed = executable(managedBinDir(agentsDir), 'claude');
     expect(findCliBinary(spec, { configured: null, pathEnv: '/nonexistent', agentsDir })).toEqual({ path: managed, source: 'kage' });
@@ -32,7 +32,7 @@ describe('findCliBinary', () => {
   });
 
   it('finds nothing when the configured binary is missing or not executable, without falling back', () => {
-    const root = mkdtempSync(join(tmpdir(), 'kage-bin-'));
+    const root = tempDir();
     const agentsDir = join(root, 'agents');
     executable(managedBinDir(agentsDir), 'claude');
     expect(findCliBinary(spec, { configured: join(root, 'missing'), pathEnv: undefined, agentsDir })).toBeNull();

@@ -1,52 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { agentInputWith, exitedWith, parsing, TEST_ENDPOINTS, transcriptLines } from '../../test/support/agent-fixtures.js';
 import type { AgentEvent } from '../domain/index.js';
 import { classifyFailure } from '../process/failure.js';
-import type { ProcessResult } from '../process/supervisor.js';
-import { NO_PROVIDERS, type AgentRunInput } from './adapter.js';
 import { CLI_PINS } from './cli-pins.js';
 import { codexAdapter, codexConfig } from './codex.js';
 
-function input(overrides: Partial<AgentRunInput> = {}): AgentRunInput {
-  return {
-    prompt: '-x fix it; $(rm -rf /)',
-    model: null,
-    worktree: '/tmp/wt',
-    home: '/tmp/home',
-    resumeSessionId: null,
-    options: {},
-    env: {},
-    providers: NO_PROVIDERS,
-    binary: '/opt/kage/agents/bin/codex',
-    ...overrides,
-  };
-}
-
-const endpoints = {
-  ...NO_PROVIDERS,
-  anthropic: { baseUrl: 'http://127.0.0.1:4011', apiKey: 'sk-ant' },
-  openai: { baseUrl: 'http://127.0.0.1:4012/v1', apiKey: 'sk-oa' },
-  gemini: { baseUrl: 'http://127.0.0.1:4010', apiKey: 'gm-key' },
-};
-
-function fixtureLines(name: string): string[] {
-  return readFileSync(new URL(`../../test/fixtures/agent-transcripts/${name}`, import.meta.url), 'utf8').split('\n');
-}
-
-function parse(lines: readonly string[]): AgentEvent[] {
-  const parser = codexAdapter.createParser();
-  return [...lines.flatMap((line) => parser.line(line, 'stdout')), ...parser.end()];
-}
-
-const parseRecords = (records: readonly unknown[]) => parse(records.map((r) => JSON.stringify(r)));
-
-function exited(exitCode: number): ProcessResult {
-  return {
-    exitCode, signal: null, timedOut: false, cancelled: false, durationMs: 5_000, stderrTail: '', spawnError: null,
-    outputTruncated: false, linesTruncated: 0, pid: 7,
-  };
-}
-
+const input = agentInputWith({ binary: '/opt/kage/agents/bin/codex' });
+const { parse, parseRecords } = parsing(codexAdapter);
 const required = { requireResultEvent: true };
 
 const METADATA_WARNING: AgentEvent = {
@@ -71,7 +31,7 @@ describe('codexAdapter.buildCommand', () => {
   });
 
   it('points a custom Responses provider at the OpenAI endpoint, the key only in the environment', () => {
-    const command = codexAdapter.buildCommand(input({ providers: endpoints }));
+    const command = codexAdapter.buildCommand(input({ providers: TEST_ENDPOINTS }));
     expect(command.env).toEqual({ CODEX_HOME: '/tmp/home/.codex', KAGE_CODEX_API_KEY: 'sk-oa' });
     expect(command.homeFiles).toEqual([{ path: '.codex/config.toml', content: codexConfig('http://127.0.0.1:4012/v1', true) }]);
     expect(command.homeFiles[0]?.content).toBe([
@@ -142,7 +102,7 @@ describe('codexAdapter', () => {
 describe('codexAdapter parser on real transcripts', () => {
   it('reads a run with an unknown model slug: session, a harmless warning, a command, a message, usage and an ok result', () => {
     const command = "/bin/bash -lc \"cat > '/home/user/project/hello.txt' <<'MOCK_EOF'\nhello from mock\nMOCK_EOF\"";
-    const events = parse(fixtureLines('codex.jsonl'));
+    const events = parse(transcriptLines('codex.jsonl'));
     expect(events).toEqual([
       { kind: 'session', sessionId: '01a21d00-2ed2-7f21-a557-49f6622bcc52' },
       METADATA_WARNING,
@@ -153,11 +113,11 @@ describe('codexAdapter parser on real transcripts', () => {
       { kind: 'usage', usage: { inputTokens: 4430, outputTokens: 66, cacheReadTokens: 14, cacheWriteTokens: 0 }, costUsd: null, cumulative: true },
       { kind: 'result', ok: true, text: 'Done. I created hello.txt.', numTurns: null, durationMs: null },
     ]);
-    expect(classifyFailure(exited(0), events, required)).toEqual({ kind: 'none', transient: false, message: null });
+    expect(classifyFailure(exitedWith(0), events, required)).toEqual({ kind: 'none', transient: false, message: null });
   });
 
   it('reads a file change made with apply_patch as one tool call and its result', () => {
-    const events = parse(fixtureLines('codex-gpt55.jsonl'));
+    const events = parse(transcriptLines('codex-gpt55.jsonl'));
     expect(events.map((e) => e.kind)).toEqual(['session', 'tool_use', 'tool_result', 'message', 'usage', 'result']);
     expect(events[1]).toEqual({
       kind: 'tool_use', id: 'item_0', name: 'file_change', input: { changes: [{ path: '/home/user/project/hello.txt', kind: 'add' }] },
@@ -167,18 +127,18 @@ describe('codexAdapter parser on real transcripts', () => {
   });
 
   it('reads a 400 as one api error with its status and a failed result: a lasting api_error', () => {
-    const events = parse(fixtureLines('codex-e400.jsonl'));
+    const events = parse(transcriptLines('codex-e400.jsonl'));
     expect(events).toEqual([
       { kind: 'session', sessionId: '01a21d06-eb2c-71a3-981d-209e9c4e2d13' },
       METADATA_WARNING,
       { kind: 'error', message: 'API error 400: mock 400 error', status: 400, errorKind: 'api' },
       { kind: 'result', ok: false, text: 'API error 400: mock 400 error', numTurns: null, durationMs: null },
     ]);
-    expect(classifyFailure(exited(1), events, required)).toEqual({ kind: 'api_error', transient: false, message: 'API error 400: mock 400 error' });
+    expect(classifyFailure(exitedWith(1), events, required)).toEqual({ kind: 'api_error', transient: false, message: 'API error 400: mock 400 error' });
   });
 
   it('reads a 500 after Codex\'s own reconnects as a transient api_error', () => {
-    const events = parse(fixtureLines('codex-e500.jsonl'));
+    const events = parse(transcriptLines('codex-e500.jsonl'));
     const errors = events.filter((e) => e.kind === 'error');
     expect(errors).toHaveLength(7);
     expect(errors[1]).toEqual({
@@ -190,7 +150,7 @@ describe('codexAdapter parser on real transcripts', () => {
     expect(events.at(-1)).toEqual({
       kind: 'result', ok: false, text: 'We’re currently experiencing high demand, which may cause temporary errors.', numTurns: null, durationMs: null,
     });
-    expect(classifyFailure(exited(1), events, required)).toEqual({
+    expect(classifyFailure(exitedWith(1), events, required)).toEqual({
       kind: 'api_error', transient: true, message: 'We’re currently experiencing high demand, which may cause temporary errors.',
     });
   });
@@ -200,13 +160,13 @@ describe('codexAdapter parser on real transcripts', () => {
     ['codex-e429.jsonl', 429, 'rate_limit', true],
     ['codex-e503.jsonl', 503, 'overloaded', true],
   ] as const)('reads %s as status %i, a %s failure', (name, status, kind, transient) => {
-    const events = parse(fixtureLines(name));
+    const events = parse(transcriptLines(name));
     expect(events.filter((e) => e.kind === 'error').at(-1)).toMatchObject({ status });
-    expect(classifyFailure(exited(1), events, required)).toMatchObject({ kind, transient });
+    expect(classifyFailure(exitedWith(1), events, required)).toMatchObject({ kind, transient });
   });
 
   it('reads the reconnect loop of an endpoint nobody listens at as network errors, with no result', () => {
-    const events = parse(fixtureLines('codex-unreachable.jsonl'));
+    const events = parse(transcriptLines('codex-unreachable.jsonl'));
     expect(events.slice(2)).toEqual([
       { kind: 'error', message: 'Reconnecting... waiting for network (Connection failed: error sending request)', status: null, errorKind: 'network' },
       { kind: 'error', message: 'Reconnecting... waiting for network (Connection failed: error sending request)', status: null, errorKind: 'network' },
@@ -215,7 +175,7 @@ describe('codexAdapter parser on real transcripts', () => {
   });
 
   it('reads a resumed run\'s usage as the whole thread\'s totals, the earlier run included', () => {
-    const events = parse(fixtureLines('codex-resume.jsonl'));
+    const events = parse(transcriptLines('codex-resume.jsonl'));
     expect(events.find((e) => e.kind === 'usage')).toMatchObject({
       usage: { inputTokens: 2208, outputTokens: 44, cacheReadTokens: 14 }, cumulative: true,
     });
@@ -278,7 +238,7 @@ describe('codexAdapter parser details', () => {
 });
 
 describe('codexAdapter parser robustness', () => {
-  const realLines = ['codex.jsonl', 'codex-gpt55.jsonl', 'codex-e400.jsonl', 'codex-e500.jsonl'].flatMap(fixtureLines).filter((l) => l !== '');
+  const realLines = ['codex.jsonl', 'codex-gpt55.jsonl', 'codex-e400.jsonl', 'codex-e500.jsonl'].flatMap((name) => transcriptLines(name)).filter((l) => l !== '');
 
   it('never throws on truncated real lines or fields of the wrong type', () => {
     const parser = codexAdapter.createParser();

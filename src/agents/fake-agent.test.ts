@@ -1,82 +1,39 @@
 // Integration: runs the compiled fake agent as a real child process in temp directories and feeds its
 // stdout to the real Claude stream parser.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
-import { NO_PROVIDERS } from './adapter.js';
+import { describe, expect, it } from 'vitest';
+import { agentInput, eventsOfKind, runParsed, tempDir } from '../../test/support/agent-fixtures.js';
 import type { AgentEvent } from '../domain/index.js';
 import { createClaudeStreamParser } from './claude-stream-parser.js';
 import { DEMO_BUG_FILE, DEMO_BUGGY_LINE, DEMO_FIXED_LINE, DEMO_MATH_JS, DEMO_README, DEMO_REPO_FILES } from './demo-repo-files.js';
 import { fakeAdapter, fakeAgentPath } from './fake.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const AGENT = fakeAgentPath();
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  events: AgentEvent[];
-}
-
-function run(argv: readonly string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const [cmd = '', ...args] = argv;
-    const child = spawn(cmd, args, { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const parser = createClaudeStreamParser();
-      const events = [...stdout.split('\n').flatMap((line) => parser.line(line, 'stdout')), ...parser.end()];
-      resolve({ code, stdout, stderr, events });
-    });
-  });
-}
-
+const CLAUDE_PARSER = { createParser: createClaudeStreamParser };
+const run = (argv: readonly string[], cwd: string, env?: NodeJS.ProcessEnv) => runParsed(argv, { cwd, env, parser: CLAUDE_PARSER });
 const fake = (args: readonly string[], cwd: string, env?: NodeJS.ProcessEnv) => run([process.execPath, AGENT, ...args], cwd, env);
 const kinds = (events: AgentEvent[]) => events.map((e) => e.kind);
-const find = <K extends AgentEvent['kind']>(events: AgentEvent[], kind: K) =>
-  events.filter((e): e is Extract<AgentEvent, { kind: K }> => e.kind === kind);
-
-const dirs: string[] = [];
-function tempDir(files: Readonly<Record<string, string>> = {}): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'kage-fake-'));
-  dirs.push(dir);
-  for (const [file, content] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
-    writeFileSync(path.join(dir, file), content);
-  }
-  return dir;
-}
-
-
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
 
 describe('fake agent', () => {
   it('writes the default file for `ok` through the adapter command, reported as Claude events', async () => {
     const dir = tempDir();
-    const command = fakeAdapter.buildCommand({ prompt: 'write it', model: null, worktree: dir, home: dir, resumeSessionId: null, options: {}, env: {}, providers: NO_PROVIDERS, binary: null });
+    const command = fakeAdapter.buildCommand(agentInput({ prompt: 'write it', worktree: dir, home: dir }));
     const result = await run(command.argv, dir);
     expect(result.code).toBe(0);
     expect(readFileSync(path.join(dir, 'kage-fake.txt'), 'utf8')).toBe('hello from fake\n');
     expect(kinds(result.events)).toEqual(['session', 'tool_use', 'tool_result', 'message', 'usage', 'result']);
-    expect(find(result.events, 'session')[0]?.sessionId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
-    expect(find(result.events, 'tool_use')[0]).toMatchObject({ name: 'Write', input: { file_path: path.join(dir, 'kage-fake.txt') } });
-    expect(find(result.events, 'usage')[0]).toEqual({
+    expect(eventsOfKind(result.events, 'session')[0]?.sessionId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(eventsOfKind(result.events, 'tool_use')[0]).toMatchObject({ name: 'Write', input: { file_path: path.join(dir, 'kage-fake.txt') } });
+    expect(eventsOfKind(result.events, 'usage')[0]).toEqual({
       kind: 'usage',
       usage: { inputTokens: 1200, outputTokens: 300, cacheReadTokens: 0, cacheWriteTokens: 0 },
       costUsd: 0.0081,
       cumulative: true,
     });
-    expect(find(result.events, 'result')[0]).toMatchObject({ ok: true, text: 'Done. I wrote kage-fake.txt.' });
+    expect(eventsOfKind(result.events, 'result')[0]).toMatchObject({ ok: true, text: 'Done. I wrote kage-fake.txt.' });
   });
 
   it('writes --file with --content in a new subdirectory and reports --tokens totals', async () => {
@@ -84,7 +41,7 @@ describe('fake agent', () => {
     const result = await fake(['-p', 'x', '--behaviour', 'write', '--file', 'deep/er/out.txt', '--content', 'abc', '--tokens', '10000'], dir);
     expect(result.code).toBe(0);
     expect(readFileSync(path.join(dir, 'deep/er/out.txt'), 'utf8')).toBe('abc');
-    expect(find(result.events, 'usage')[0]?.usage).toMatchObject({ inputTokens: 8000, outputTokens: 2000 });
+    expect(eventsOfKind(result.events, 'usage')[0]?.usage).toMatchObject({ inputTokens: 8000, outputTokens: 2000 });
   });
 
   it('fixes the demo repository so its tests pass', async () => {
@@ -94,9 +51,9 @@ describe('fake agent', () => {
     expect(result.code).toBe(0);
     const math = readFileSync(path.join(dir, DEMO_BUG_FILE), 'utf8');
     expect(math).toBe(DEMO_MATH_JS.replace(DEMO_BUGGY_LINE, DEMO_FIXED_LINE));
-    expect(find(result.events, 'tool_use').map((e) => e.name)).toEqual(['Read', 'Edit']);
-    expect(find(result.events, 'tool_use')[1]?.input).toMatchObject({ old_string: DEMO_BUGGY_LINE, new_string: DEMO_FIXED_LINE });
-    expect(find(result.events, 'result')[0]?.ok).toBe(true);
+    expect(eventsOfKind(result.events, 'tool_use').map((e) => e.name)).toEqual(['Read', 'Edit']);
+    expect(eventsOfKind(result.events, 'tool_use')[1]?.input).toMatchObject({ old_string: DEMO_BUGGY_LINE, new_string: DEMO_FIXED_LINE });
+    expect(eventsOfKind(result.events, 'result')[0]?.ok).toBe(true);
     expect(spawnSync(process.execPath, ['--test'], { cwd: dir }).status).toBe(0);
   });
 
@@ -104,14 +61,14 @@ describe('fake agent', () => {
     const dir = tempDir();
     const result = await fake(['-p', 'x', '--behaviour', 'error'], dir);
     expect(result.code).toBe(1);
-    expect(find(result.events, 'error')).toEqual([{ kind: 'error', message: 'API Error: 400 fake 400 error', status: 400, errorKind: 'api' }]);
-    expect(find(result.events, 'result')[0]?.ok).toBe(false);
+    expect(eventsOfKind(result.events, 'error')).toEqual([{ kind: 'error', message: 'API Error: 400 fake 400 error', status: 400, errorKind: 'api' }]);
+    expect(eventsOfKind(result.events, 'result')[0]?.ok).toBe(false);
     expect(readdirSync(dir)).toEqual([]);
   });
 
   it('reports a chosen error status for `error`', async () => {
     const result = await fake(['-p', 'x', '--behaviour', 'error', '--error-status', '529'], tempDir());
-    expect(find(result.events, 'error')[0]).toMatchObject({ status: 529, errorKind: 'overloaded' });
+    expect(eventsOfKind(result.events, 'error')[0]).toMatchObject({ status: 529, errorKind: 'overloaded' });
   });
 
   it('edits README.md and claims success for `wrong`, leaving the bug in place', async () => {
@@ -120,7 +77,7 @@ describe('fake agent', () => {
     expect(result.code).toBe(0);
     expect(readFileSync(path.join(dir, 'README.md'), 'utf8')).not.toBe(DEMO_README);
     expect(readFileSync(path.join(dir, DEMO_BUG_FILE), 'utf8')).toBe(DEMO_MATH_JS);
-    expect(find(result.events, 'result')[0]?.ok).toBe(true);
+    expect(eventsOfKind(result.events, 'result')[0]?.ok).toBe(true);
   });
 
   it('changes nothing for `noop`, whatever the prompt says', async () => {
@@ -128,14 +85,14 @@ describe('fake agent', () => {
     const result = await fake(['-p', '$(touch pwned) `touch pwned2`; touch pwned3', '--behaviour', 'noop'], dir);
     expect(result.code).toBe(0);
     expect(readdirSync(dir).sort()).toEqual(['README.md', 'package.json', 'src', 'test']);
-    expect(find(result.events, 'result')[0]).toMatchObject({ ok: true, text: 'I looked at the code and found nothing to change.' });
+    expect(eventsOfKind(result.events, 'result')[0]).toMatchObject({ ok: true, text: 'I looked at the code and found nothing to change.' });
   });
 
   it('takes the behaviour from KAGE_FAKE_BEHAVIOUR when no flag is given', async () => {
     const dir = tempDir();
     const result = await fake(['-p', 'x'], dir, { KAGE_FAKE_BEHAVIOUR: 'noop' });
     expect(readdirSync(dir)).toEqual([]);
-    expect(find(result.events, 'result')[0]?.ok).toBe(true);
+    expect(eventsOfKind(result.events, 'result')[0]?.ok).toBe(true);
   });
 
   it('dies mid-stream with exit 1 and no result for `crash`', async () => {
@@ -150,7 +107,7 @@ describe('fake agent', () => {
     expect(result.code).toBe(0);
     expect(result.stdout.length).toBeGreaterThan(300_000);
     expect(Math.max(...result.stdout.split('\n').map((l) => l.length))).toBeGreaterThanOrEqual(150_000);
-    expect(find(result.events, 'result')).toHaveLength(1);
+    expect(eventsOfKind(result.events, 'result')).toHaveLength(1);
   });
 
   it.each([['../escape.txt'], ['/tmp/kage-fake-absolute.txt'], ['link/inside.txt']])('refuses to write %s outside the working directory', async (file) => {
@@ -162,7 +119,7 @@ describe('fake agent', () => {
     expect(readdirSync(outside)).toEqual([]);
     expect(readdirSync(dir)).toEqual(['link']);
     expect(statSync('/tmp/kage-fake-absolute.txt', { throwIfNoEntry: false })).toBeUndefined();
-    expect(find(result.events, 'result')[0]?.ok).toBe(false);
+    expect(eventsOfKind(result.events, 'result')[0]?.ok).toBe(false);
   });
 
   it('starts a child in its process group for `hang`, and both die when the group is killed', async () => {

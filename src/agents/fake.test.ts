@@ -1,14 +1,14 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { NO_PROVIDERS } from './adapter.js';
+import { agentInput } from '../../test/support/agent-fixtures.js';
 import { isKageError } from '../domain/index.js';
 import type { AgentRunInput } from './adapter.js';
 import { buildFakeCommand, fakeAdapter, fakeAgentPath } from './fake.js';
 import { fakeCostUsd, parseFakeTokens } from './fake-behaviours.js';
 
 function input(options: Record<string, unknown>, prompt = 'fix the bug', model: string | null = null): AgentRunInput {
-  return { prompt, model, worktree: '/w', home: '/h', resumeSessionId: null, options, env: {}, providers: NO_PROVIDERS, binary: null };
+  return agentInput({ prompt, model, worktree: '/w', home: '/h', options });
 }
 
 function fieldOfError(fn: () => unknown): string | null {

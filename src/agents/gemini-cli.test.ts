@@ -1,50 +1,11 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { AgentEvent } from '../domain/index.js';
+import { agentInputWith, exitedWith, parsing, TEST_ENDPOINTS, transcriptLines } from '../../test/support/agent-fixtures.js';
 import { classifyFailure } from '../process/failure.js';
-import type { ProcessResult } from '../process/supervisor.js';
-import { NO_PROVIDERS, type AgentRunInput } from './adapter.js';
+import { NO_PROVIDERS } from './adapter.js';
 import { apiErrorStatus, geminiCliAdapter } from './gemini-cli.js';
 
-function input(overrides: Partial<AgentRunInput> = {}): AgentRunInput {
-  return {
-    prompt: '-x fix it; $(rm -rf /)',
-    model: null,
-    worktree: '/tmp/wt',
-    home: '/tmp/home',
-    resumeSessionId: null,
-    options: {},
-    env: {},
-    providers: NO_PROVIDERS,
-    binary: '/opt/kage/agents/bin/gemini',
-    ...overrides,
-  };
-}
-
-const endpoints = {
-  ...NO_PROVIDERS,
-  gemini: { baseUrl: 'http://127.0.0.1:4010', apiKey: 'gm-key' },
-  anthropic: { baseUrl: 'http://127.0.0.1:4011', apiKey: 'sk-ant' },
-  openai: { baseUrl: 'http://127.0.0.1:4012/v1', apiKey: 'sk-oa' },
-};
-
-function fixtureLines(name: string): string[] {
-  return readFileSync(new URL(`../../test/fixtures/agent-transcripts/${name}`, import.meta.url), 'utf8').split('\n');
-}
-
-function parse(lines: readonly string[], stream: 'stdout' | 'stderr' = 'stdout'): AgentEvent[] {
-  const parser = geminiCliAdapter.createParser();
-  return [...lines.flatMap((line) => parser.line(line, stream)), ...parser.end()];
-}
-
-const parseRecords = (records: readonly unknown[]) => parse(records.map((r) => JSON.stringify(r)));
-
-function exited(exitCode: number): ProcessResult {
-  return {
-    exitCode, signal: null, timedOut: false, cancelled: false, durationMs: 5_000, stderrTail: '', spawnError: null,
-    outputTruncated: false, linesTruncated: 0, pid: 7,
-  };
-}
+const input = agentInputWith({ binary: '/opt/kage/agents/bin/gemini' });
+const { parse, parseRecords } = parsing(geminiCliAdapter);
 
 describe('geminiCliAdapter.buildCommand', () => {
   it('runs headless with stream-json and yolo, the prompt as one --prompt= element, stdin closed', () => {
@@ -72,7 +33,7 @@ describe('geminiCliAdapter.buildCommand', () => {
   });
 
   it('hands over only the Gemini endpoint and key, under the CLI\'s own variable names', () => {
-    expect(geminiCliAdapter.buildCommand(input({ providers: endpoints })).env).toEqual({
+    expect(geminiCliAdapter.buildCommand(input({ providers: TEST_ENDPOINTS })).env).toEqual({
       GOOGLE_GEMINI_BASE_URL: 'http://127.0.0.1:4010',
       GEMINI_API_KEY: 'gm-key',
     });
@@ -115,7 +76,7 @@ describe('geminiCliAdapter.buildCommand', () => {
 
 describe('Gemini stream parser on real transcripts', () => {
   it('turns a successful run into session, tool use, tool result, message, usage and result', () => {
-    const events = parse(fixtureLines('gemini.jsonl'));
+    const events = parse(transcriptLines('gemini.jsonl'));
     expect(events).toEqual([
       { kind: 'session', sessionId: 'eb223b2d-3c64-47ac-b1c7-1ce866f2e74a', model: 'auto' },
       {
@@ -136,11 +97,11 @@ describe('Gemini stream parser on real transcripts', () => {
       },
       { kind: 'result', ok: true, text: 'Done. I created hello.txt.', numTurns: null, durationMs: 390 },
     ]);
-    expect(classifyFailure(exited(0), events, { requireResultEvent: true }).kind).toBe('none');
+    expect(classifyFailure(exitedWith(0), events, { requireResultEvent: true }).kind).toBe('none');
   });
 
   it('reports a 400 as an api error with the status read from the message, and a failed result', () => {
-    const events = parse(fixtureLines('gemini-e400.jsonl'));
+    const events = parse(transcriptLines('gemini-e400.jsonl'));
     const message =
       '[API Error: {"type":"error","error":{"type":"invalid_request_error","message":"mock 400 error","code":400,"status":"INVALID_ARGUMENT"}}]';
     expect(events).toEqual([
@@ -150,13 +111,13 @@ describe('Gemini stream parser on real transcripts', () => {
       { kind: 'result', ok: false, text: message, numTurns: null, durationMs: 0 },
     ]);
     // Gemini exits with the HTTP status mod 256: 400 → 144.
-    expect(classifyFailure(exited(144), events, { requireResultEvent: true })).toEqual({ kind: 'api_error', transient: false, message });
+    expect(classifyFailure(exitedWith(144), events, { requireResultEvent: true })).toEqual({ kind: 'api_error', transient: false, message });
   });
 
   it('does not read the single-object `-o json` output, which kage never asks for', () => {
-    const events = parse(fixtureLines('gemini-model.jsonl'));
+    const events = parse(transcriptLines('gemini-model.jsonl'));
     expect(events).toEqual([]);
-    expect(classifyFailure(exited(0), events, { requireResultEvent: true }).kind).toBe('crash');
+    expect(classifyFailure(exitedWith(0), events, { requireResultEvent: true }).kind).toBe('crash');
   });
 });
 
@@ -183,17 +144,17 @@ describe('Gemini stream parser', () => {
   it('reports a rate limit named by its RPC status, and a refused connection as a network error', () => {
     const limited = parseRecords([{ type: 'result', status: 'error', error: { type: 'unknown', message: '[API Error: Quota exceeded (Status: RESOURCE_EXHAUSTED)]' } }]);
     expect(limited[0]).toMatchObject({ kind: 'error', status: 429, errorKind: 'rate_limit' });
-    expect(classifyFailure(exited(1), limited, { requireResultEvent: true }).kind).toBe('rate_limit');
+    expect(classifyFailure(exitedWith(1), limited, { requireResultEvent: true }).kind).toBe('rate_limit');
 
     const refused = parseRecords([{ type: 'result', status: 'error', error: { type: 'unknown', message: '[API Error: exception TypeError: fetch failed sending request]' } }]);
     expect(refused[0]).toMatchObject({ kind: 'error', status: null, errorKind: 'network' });
-    expect(classifyFailure(exited(1), refused, { requireResultEvent: true })).toMatchObject({ kind: 'network', transient: true });
+    expect(classifyFailure(exitedWith(1), refused, { requireResultEvent: true })).toMatchObject({ kind: 'network', transient: true });
   });
 
   it('reports the turn limit as the agent\'s budget running out', () => {
     const events = parseRecords([{ type: 'result', status: 'error', error: { type: 'FatalTurnLimitedError', message: 'Reached max session turns for this session.' } }]);
     expect(events[0]).toMatchObject({ kind: 'error', errorKind: 'budget' });
-    expect(classifyFailure(exited(53), events, { requireResultEvent: true }).kind).toBe('budget');
+    expect(classifyFailure(exitedWith(53), events, { requireResultEvent: true }).kind).toBe('budget');
   });
 
   it('keeps stream errors undecisive and takes the last one as the failure when the result carries no message', () => {
@@ -204,7 +165,7 @@ describe('Gemini stream parser', () => {
     expect(events.map((e) => e.kind)).toEqual(['error', 'usage', 'result']);
     expect(events[0]).toEqual({ kind: 'error', message: 'Model stream ended with an invalid chunk', status: null, errorKind: 'unknown' });
     expect(events[2]).toMatchObject({ ok: false, text: 'Model stream ended with an invalid chunk' });
-    expect(classifyFailure(exited(0), events, { requireResultEvent: true })).toEqual({
+    expect(classifyFailure(exitedWith(0), events, { requireResultEvent: true })).toEqual({
       kind: 'exit_error', transient: false, message: 'Model stream ended with an invalid chunk',
     });
   });
@@ -215,7 +176,7 @@ describe('Gemini stream parser', () => {
     expect(events).toEqual([
       { kind: 'error', message: 'When using Gemini API, you must specify the GEMINI_API_KEY environment variable.', status: null, errorKind: 'auth' },
     ]);
-    expect(classifyFailure(exited(41), events, { requireResultEvent: true })).toMatchObject({ kind: 'auth', transient: false });
+    expect(classifyFailure(exitedWith(41), events, { requireResultEvent: true })).toMatchObject({ kind: 'auth', transient: false });
   });
 
   it('ignores lines that are not JSON objects', () => {

@@ -1,22 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { NO_PROVIDERS, type AgentRunInput } from './adapter.js';
+import { agentInputWith } from '../../test/support/agent-fixtures.js';
+import { NO_PROVIDERS } from './adapter.js';
 import { apiWorkerPath } from './api-worker-command.js';
 import { ollamaAdapter, OLLAMA_DEFAULT_MODEL } from './ollama.js';
 
-function input(overrides: Partial<AgentRunInput> = {}): AgentRunInput {
-  return {
-    prompt: 'Fix it; $(rm -rf /)',
-    model: null,
-    worktree: '/tmp/wt',
-    home: '/tmp/home',
-    resumeSessionId: null,
-    options: {},
-    env: {},
-    providers: NO_PROVIDERS,
-    binary: null,
-    ...overrides,
-  };
-}
+const input = agentInputWith({ prompt: 'Fix it; $(rm -rf /)' });
 
 describe('ollamaAdapter.buildCommand', () => {
   it('runs the compiled API worker with the default model and the prompt as one argument, stdin closed', () => {

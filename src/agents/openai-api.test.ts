@@ -1,21 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { agentInput } from '../../test/support/agent-fixtures.js';
 import { NO_PROVIDERS, type AgentRunInput, type ProviderEndpoint } from './adapter.js';
 import { apiWorkerPath } from './api-worker-command.js';
 import { OPENAI_API_DEFAULT_MODEL, openaiApiAdapter } from './openai-api.js';
 
+/** A run with `openai` as the OpenAI endpoint and an Anthropic key the command must not pass on. */
 function input(openai: ProviderEndpoint, overrides: Partial<AgentRunInput> = {}): AgentRunInput {
-  return {
-    prompt: 'Fix it; $(rm -rf /)',
-    model: null,
-    worktree: '/tmp/wt',
-    home: '/tmp/home',
-    resumeSessionId: null,
-    options: {},
-    env: {},
-    providers: { ...NO_PROVIDERS, openai, anthropic: { baseUrl: null, apiKey: 'sk-ant-secret' } },
-    binary: null,
-    ...overrides,
-  };
+  const providers = { ...NO_PROVIDERS, openai, anthropic: { baseUrl: null, apiKey: 'sk-ant-secret' } };
+  return agentInput({ prompt: 'Fix it; $(rm -rf /)', providers, ...overrides });
 }
 
 describe('openaiApiAdapter.buildCommand', () => {

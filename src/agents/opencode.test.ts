@@ -1,54 +1,19 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { agentInputWith, exitedWith, parsing, TEST_ENDPOINTS, transcriptLines } from '../../test/support/agent-fixtures.js';
 import type { AgentEvent } from '../domain/index.js';
 import { classifyFailure } from '../process/failure.js';
-import type { ProcessResult } from '../process/supervisor.js';
-import { NO_PROVIDERS, type AgentRunInput, type ProviderEndpoints } from './adapter.js';
+import { NO_PROVIDERS, type ProviderEndpoints } from './adapter.js';
 import { OPENCODE_DEFAULT_MODELS, OPENCODE_QUIET_ENV, openCodeAdapter } from './opencode.js';
 
-function input(overrides: Partial<AgentRunInput> = {}): AgentRunInput {
-  return {
-    prompt: '-x fix "it"  twice; $(rm -rf /)',
-    model: null,
-    worktree: '/tmp/wt',
-    home: '/tmp/home',
-    resumeSessionId: null,
-    options: {},
-    env: {},
-    providers: NO_PROVIDERS,
-    binary: '/opt/kage/agents/bin/opencode',
-    ...overrides,
-  };
-}
+const input = agentInputWith({ prompt: '-x fix "it"  twice; $(rm -rf /)', binary: '/opt/kage/agents/bin/opencode' });
+const { parse, parseRecords } = parsing(openCodeAdapter);
 
-const endpoints: ProviderEndpoints = {
-  ...NO_PROVIDERS,
-  openai: { baseUrl: 'http://127.0.0.1:4012/v1', apiKey: 'sk-oa' },
-  anthropic: { baseUrl: 'http://127.0.0.1:4011/', apiKey: 'sk-ant' },
-  gemini: { baseUrl: 'http://127.0.0.1:4010', apiKey: 'gm-key' },
-};
+/** The Anthropic base URL ends in a slash, to show that adding `/v1` does not double it. */
+const endpoints: ProviderEndpoints = { ...TEST_ENDPOINTS, anthropic: { baseUrl: 'http://127.0.0.1:4011/', apiKey: 'sk-ant' } };
 
 function configOf(command: { homeFiles: { path: string; content: string }[] }): unknown {
   expect(command.homeFiles.map((f) => f.path)).toEqual(['.config/opencode/opencode.json']);
   return JSON.parse(command.homeFiles[0]?.content ?? '');
-}
-
-function fixtureLines(name: string): string[] {
-  return readFileSync(new URL(`../../test/fixtures/agent-transcripts/${name}`, import.meta.url), 'utf8').split('\n');
-}
-
-function parse(lines: readonly string[]): AgentEvent[] {
-  const parser = openCodeAdapter.createParser();
-  return [...lines.flatMap((line) => parser.line(line, 'stdout')), ...parser.end()];
-}
-
-const parseRecords = (records: readonly unknown[]) => parse(records.map((r) => JSON.stringify(r)));
-
-function exited(exitCode: number | null, signal: string | null = null): ProcessResult {
-  return {
-    exitCode, signal, timedOut: false, cancelled: false, durationMs: 5_000, stderrTail: '', spawnError: null,
-    outputTruncated: false, linesTruncated: 0, pid: 7,
-  };
 }
 
 const sumUsage = (events: AgentEvent[]) =>
@@ -168,7 +133,7 @@ describe('openCodeAdapter.buildCommand', () => {
 
 describe('OpenCode parser on real transcripts', () => {
   it('turns a successful run into session, tool use and result, message, per-step usage and a made-up result', () => {
-    const events = parse(fixtureLines('opencode.jsonl'));
+    const events = parse(transcriptLines('opencode.jsonl'));
     expect(events).toEqual([
       { kind: 'session', sessionId: 'ses_de2fdb781ffeRPcMwTg777zpX2' },
       { kind: 'tool_use', id: 'call_cd5c31717a318f97', name: 'write', input: { filePath: '/home/user/project/hello.txt', content: 'hello from mock\n' } },
@@ -180,11 +145,11 @@ describe('OpenCode parser on real transcripts', () => {
     ]);
     // The mock's 1111 + 3333 prompt tokens, less the 7 + 7 cached that openai-compatible reports apart.
     expect(sumUsage(events)).toEqual({ inputTokens: 4444 - 14, outputTokens: 66, cacheReadTokens: 14, cacheWriteTokens: 0 });
-    expect(classifyFailure(exited(0), events, { requireResultEvent: true }).kind).toBe('none');
+    expect(classifyFailure(exitedWith(0), events, { requireResultEvent: true }).kind).toBe('none');
   });
 
   it('sums the Anthropic provider\'s usage, cache writes included', () => {
-    const events = parse(fixtureLines('opencode-anthropic.jsonl'));
+    const events = parse(transcriptLines('opencode-anthropic.jsonl'));
     expect(events.map((e) => e.kind)).toEqual(['session', 'tool_use', 'tool_result', 'usage', 'message', 'usage', 'result']);
     expect(events[0]).toEqual({ kind: 'session', sessionId: 'ses_de2faef94ffecG5ZtEaD9Daw0s' });
     expect(sumUsage(events)).toEqual({ inputTokens: 4444, outputTokens: 66, cacheReadTokens: 14, cacheWriteTokens: 16 });
@@ -192,13 +157,13 @@ describe('OpenCode parser on real transcripts', () => {
   });
 
   it('reports a 400 as an api error with its status and a failed result', () => {
-    const events = parse(fixtureLines('opencode-e400.jsonl'));
+    const events = parse(transcriptLines('opencode-e400.jsonl'));
     expect(events).toEqual([
       { kind: 'session', sessionId: 'ses_de2f8ddd6ffe5EJ23xiYJJEWaf' },
       { kind: 'error', message: 'API error 400: mock 400 error', status: 400, errorKind: 'api' },
       { kind: 'result', ok: false, text: 'API error 400: mock 400 error', numTurns: 0, durationMs: null },
     ]);
-    expect(classifyFailure(exited(1), events, { requireResultEvent: true })).toEqual({
+    expect(classifyFailure(exitedWith(1), events, { requireResultEvent: true })).toEqual({
       kind: 'api_error',
       transient: false,
       message: 'API error 400: mock 400 error',
@@ -225,16 +190,16 @@ describe('OpenCode parser', () => {
     expect(events.at(-1)).toEqual({
       kind: 'result', ok: false, text: 'OpenCode ended without a final answer (its last step ended with "length")', numTurns: 1, durationMs: null,
     });
-    expect(classifyFailure(exited(0), events, { requireResultEvent: true })).toMatchObject({ kind: 'exit_error', transient: false });
+    expect(classifyFailure(exitedWith(0), events, { requireResultEvent: true })).toMatchObject({ kind: 'exit_error', transient: false });
   });
 
   it('fails a run that printed nothing with stderr as the reason, and calls it a crash when a signal killed it', () => {
     const events = parse([]);
     expect(events).toEqual([{ kind: 'result', ok: false, text: '', numTurns: 0, durationMs: null }]);
-    expect(classifyFailure({ ...exited(1), stderrTail: 'Error: Session not found\n' }, events, { requireResultEvent: true })).toEqual({
+    expect(classifyFailure(exitedWith(1, { stderrTail: 'Error: Session not found\n' }), events, { requireResultEvent: true })).toEqual({
       kind: 'exit_error', transient: false, message: 'Exited with code 1: Error: Session not found',
     });
-    expect(classifyFailure(exited(null, 'SIGKILL'), events, { requireResultEvent: true })).toMatchObject({ kind: 'crash', transient: true });
+    expect(classifyFailure(exitedWith(null, { signal: 'SIGKILL' }), events, { requireResultEvent: true })).toMatchObject({ kind: 'crash', transient: true });
   });
 
   it('fails a run with an error even when a step stopped before it', () => {

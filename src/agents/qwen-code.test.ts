@@ -1,53 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { AgentEvent } from '../domain/index.js';
+import { agentInputWith, exitedWith, parsing, TEST_ENDPOINTS, transcriptLines } from '../../test/support/agent-fixtures.js';
 import { classifyFailure } from '../process/failure.js';
-import type { ProcessResult } from '../process/supervisor.js';
-import { NO_PROVIDERS, type AgentRunInput } from './adapter.js';
 import { createClaudeStreamParser } from './claude-stream-parser.js';
 import { CLI_PINS } from './cli-pins.js';
 import { qwenCodeAdapter } from './qwen-code.js';
 
-function input(overrides: Partial<AgentRunInput> = {}): AgentRunInput {
-  return {
-    prompt: '-x fix it; $(rm -rf /)',
-    model: null,
-    worktree: '/tmp/wt',
-    home: '/tmp/home',
-    resumeSessionId: null,
-    options: {},
-    env: {},
-    providers: NO_PROVIDERS,
-    binary: '/opt/kage/agents/bin/qwen',
-    ...overrides,
-  };
-}
-
-const endpoints = {
-  ...NO_PROVIDERS,
-  anthropic: { baseUrl: 'http://127.0.0.1:4011', apiKey: 'sk-ant' },
-  openai: { baseUrl: 'http://127.0.0.1:4012/v1', apiKey: 'sk-oa' },
-  gemini: { baseUrl: 'http://127.0.0.1:4010', apiKey: 'gm-key' },
-};
-
-function fixtureLines(name: string): string[] {
-  return readFileSync(new URL(`../../test/fixtures/agent-transcripts/${name}`, import.meta.url), 'utf8').split('\n');
-}
-
-function parse(lines: readonly string[]): AgentEvent[] {
-  const parser = qwenCodeAdapter.createParser();
-  return [...lines.flatMap((line) => parser.line(line, 'stdout')), ...parser.end()];
-}
-
-const parseRecords = (records: readonly unknown[]) => parse(records.map((r) => JSON.stringify(r)));
-
-function exited(exitCode: number): ProcessResult {
-  return {
-    exitCode, signal: null, timedOut: false, cancelled: false, durationMs: 5_000, stderrTail: '', spawnError: null,
-    outputTruncated: false, linesTruncated: 0, pid: 7,
-  };
-}
-
+const input = agentInputWith({ binary: '/opt/kage/agents/bin/qwen' });
+const { parse, parseRecords } = parsing(qwenCodeAdapter);
 const required = { requireResultEvent: true };
 
 describe('qwenCodeAdapter.buildCommand', () => {
@@ -82,7 +41,7 @@ describe('qwenCodeAdapter.buildCommand', () => {
   });
 
   it('hands over the OpenAI endpoint, key and model under Qwen\'s variable names, and no other provider\'s', () => {
-    const command = qwenCodeAdapter.buildCommand(input({ providers: endpoints, model: 'qwen3-coder' }));
+    const command = qwenCodeAdapter.buildCommand(input({ providers: TEST_ENDPOINTS, model: 'qwen3-coder' }));
     expect(command.env).toEqual({
       QWEN_CODE_SUPPRESS_YOLO_WARNING: '1',
       OPENAI_BASE_URL: 'http://127.0.0.1:4012/v1',
@@ -123,7 +82,7 @@ describe('qwenCodeAdapter', () => {
 
 describe('qwenCodeAdapter parser on real transcripts', () => {
   it('reads a successful 0.24 run: session, tool call, message, the result\'s totals and an ok result', () => {
-    const events = parse(fixtureLines('qwen.jsonl'));
+    const events = parse(transcriptLines('qwen.jsonl'));
     expect(events).toEqual([
       { kind: 'session', sessionId: '7c9e5d6b-d3e6-4d6f-b5cf-af57b51cef2a', model: 'mock-model' },
       {
@@ -143,11 +102,11 @@ describe('qwenCodeAdapter parser on real transcripts', () => {
       { kind: 'usage', usage: { inputTokens: 4430, outputTokens: 66, cacheReadTokens: 14, cacheWriteTokens: 0 }, costUsd: null, cumulative: true },
       { kind: 'result', ok: true, text: 'Done. I created hello.txt.', numTurns: 2, durationMs: 2998 },
     ]);
-    expect(classifyFailure(exited(0), events, required).kind).toBe('none');
+    expect(classifyFailure(exitedWith(0), events, required).kind).toBe('none');
   });
 
   it('reads a successful run of the pinned 0.15, which makes one request per turn', () => {
-    const events = parse(fixtureLines('qwen-0.15.10.jsonl'));
+    const events = parse(transcriptLines('qwen-0.15.10.jsonl'));
     expect(events.map((e) => e.kind)).toEqual(['session', 'message', 'usage', 'result']);
     expect(events[0]).toEqual({ kind: 'session', sessionId: 'f079f4ea-354c-4a4e-81da-3814ff4ba27d', model: 'mock-model' });
     expect(events[2]).toMatchObject({ usage: { inputTokens: 1104, outputTokens: 22, cacheReadTokens: 7, cacheWriteTokens: 0 } });
@@ -155,46 +114,46 @@ describe('qwenCodeAdapter parser on real transcripts', () => {
   });
 
   it('reads a 0.24 error_during_execution as an api error with the status from its message', () => {
-    const events = parse(fixtureLines('qwen-e400.jsonl'));
+    const events = parse(transcriptLines('qwen-e400.jsonl'));
     expect(events.map((e) => e.kind)).toEqual(['session', 'message', 'usage', 'error', 'result']);
     expect(events[3]).toEqual({ kind: 'error', message: '[API Error: 400 mock 400 error]', status: 400, errorKind: 'api' });
     expect(events[4]).toEqual({ kind: 'result', ok: false, text: '[API Error: 400 mock 400 error]', numTurns: 1, durationMs: 2298 });
-    expect(classifyFailure(exited(1), events, required)).toEqual({ kind: 'api_error', transient: false, message: '[API Error: 400 mock 400 error]' });
+    expect(classifyFailure(exitedWith(1), events, required)).toEqual({ kind: 'api_error', transient: false, message: '[API Error: 400 mock 400 error]' });
   });
 
   it('fails a 0.15 run that reported an API error as a success and exited 0', () => {
-    const events = parse(fixtureLines('qwen-0.15.10-e400.jsonl'));
+    const events = parse(transcriptLines('qwen-0.15.10-e400.jsonl'));
     expect(events.filter((e) => e.kind === 'error')).toEqual([
       { kind: 'error', message: '[API Error: 400 probe 400 error]', status: 400, errorKind: 'api' },
     ]);
     expect(events.at(-1)).toMatchObject({ kind: 'result', ok: false, text: '[API Error: 400 probe 400 error]' });
-    expect(classifyFailure(exited(0), events, required)).toEqual({ kind: 'api_error', transient: false, message: '[API Error: 400 probe 400 error]' });
+    expect(classifyFailure(exitedWith(0), events, required)).toEqual({ kind: 'api_error', transient: false, message: '[API Error: 400 probe 400 error]' });
   });
 
   it('reads a 0.15 429 as a transient rate limit', () => {
-    const events = parse(fixtureLines('qwen-0.15.10-e429.jsonl'));
+    const events = parse(transcriptLines('qwen-0.15.10-e429.jsonl'));
     expect(events.find((e) => e.kind === 'error')).toMatchObject({ status: 429, errorKind: 'rate_limit' });
-    expect(classifyFailure(exited(0), events, required)).toMatchObject({ kind: 'rate_limit', transient: true });
+    expect(classifyFailure(exitedWith(0), events, required)).toMatchObject({ kind: 'rate_limit', transient: true });
   });
 
   it('reads a 0.15 connection error as a transient network failure', () => {
-    const events = parse(fixtureLines('qwen-0.15.10-unreachable.jsonl'));
+    const events = parse(transcriptLines('qwen-0.15.10-unreachable.jsonl'));
     expect(events.find((e) => e.kind === 'error')).toEqual({
       kind: 'error', message: '[API Error: Connection error. (cause: fetch failed)]', status: null, errorKind: 'network',
     });
-    expect(classifyFailure(exited(0), events, required)).toMatchObject({ kind: 'network', transient: true });
+    expect(classifyFailure(exitedWith(0), events, required)).toMatchObject({ kind: 'network', transient: true });
   });
 
   it('reads a run stopped by its turn limit, which ends on stderr without a result, as a budget failure', () => {
     const parser = qwenCodeAdapter.createParser();
     const events = [
-      ...fixtureLines('qwen-0.15.10-max-turns.jsonl').flatMap((line) => parser.line(line, 'stdout')),
+      ...transcriptLines('qwen-0.15.10-max-turns.jsonl').flatMap((line) => parser.line(line, 'stdout')),
       ...parser.line('Reached max session turns for this session. Increase the number of turns by specifying maxSessionTurns in settings.json.', 'stderr'),
       ...parser.end(),
     ];
     expect(events.map((e) => e.kind)).toEqual(['session', 'tool_use', 'tool_result', 'tool_use', 'tool_result', 'error']);
     expect(events.at(-1)).toMatchObject({ kind: 'error', status: null, errorKind: 'budget' });
-    expect(classifyFailure(exited(53), events, required)).toMatchObject({ kind: 'budget', transient: false });
+    expect(classifyFailure(exitedWith(53), events, required)).toMatchObject({ kind: 'budget', transient: false });
   });
 
   it('ignores other stderr lines', () => {
@@ -209,7 +168,7 @@ describe('qwenCodeAdapter parser details', () => {
     expect(parseRecords([failed('[API Error: 503 busy]')]).find((e) => e.kind === 'error')).toMatchObject({ status: 503, errorKind: 'overloaded' });
     const other = parseRecords([failed('Tool registry failed to start')]);
     expect(other.find((e) => e.kind === 'error')).toEqual({ kind: 'error', message: 'Tool registry failed to start', status: null, errorKind: 'unknown' });
-    expect(classifyFailure(exited(1), other, required)).toEqual({ kind: 'exit_error', transient: false, message: 'Tool registry failed to start' });
+    expect(classifyFailure(exitedWith(1), other, required)).toEqual({ kind: 'exit_error', transient: false, message: 'Tool registry failed to start' });
   });
 
   it('reads "[API Error: …" in a success result as a failure only in Qwen\'s dialect', () => {

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { NO_PROVIDERS } from './adapter.js';
+import { agentInput } from '../../test/support/agent-fixtures.js';
 import { isKageError } from '../domain/index.js';
 import type { AgentRunInput } from './adapter.js';
 import { buildShellCommand, createShellParser, SHELL_MAX_LINE_CHARS, shellAdapter } from './shell.js';
 
 function input(options: Record<string, unknown>, prompt = 'fix it', model: string | null = 'm-1'): AgentRunInput {
-  return { prompt, model, worktree: '/w/clone-1', home: '/h/clone-1', resumeSessionId: null, options, env: {}, providers: NO_PROVIDERS, binary: null };
+  return agentInput({ prompt, model, worktree: '/w/clone-1', home: '/h/clone-1', options });
 }
 
 function expectInvalid(fn: () => unknown, field: string): void {

@@ -1,7 +1,8 @@
 // A scripted HTTP server on 127.0.0.1 for the API worker's provider tests: it logs every request (path,
-// headers, JSON body) and answers the n-th with the handler's reply, usually a canned SSE stream.
+// headers, JSON body) and answers the n-th with the handler's reply, usually a canned SSE or NDJSON stream.
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { onTestFinished } from 'vitest';
 
 export interface ScriptedRequest {
   method: string;
@@ -47,6 +48,13 @@ export async function startScriptedServer(handler: ScriptedHandler): Promise<Scr
   };
 }
 
+/** A scripted server for the current test only: closed when the test finishes, passed or failed. */
+export async function serveScripted(handler: ScriptedHandler): Promise<ScriptedServer> {
+  const server = await startScriptedServer(handler);
+  onTestFinished(() => server.close());
+  return server;
+}
+
 /** One SSE event: Anthropic names each (`event: content_block_delta`); OpenAI sends bare `data:` lines. */
 export function sseEvent(data: unknown, event?: string): string {
   const payload = typeof data === 'string' ? data : JSON.stringify(data);
@@ -62,13 +70,24 @@ export function anthropicEvents(events: readonly ({ type: string } & Record<stri
 export function writeSse(res: ServerResponse, pieces: readonly string[], opts: { cut?: boolean } = {}): void {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   for (const piece of pieces) res.write(piece);
-  if (opts.cut) setImmediate(() => res.socket?.destroy());
-  else res.end();
+  endOrCut(res, opts.cut);
+}
+
+/** Ollama's framing: one JSON object a line, then the end of the response, or a cut connection when `cut` is set. */
+export function writeNdjson(res: ServerResponse, lines: readonly unknown[], opts: { cut?: boolean } = {}): void {
+  res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+  for (const line of lines) res.write(`${JSON.stringify(line)}\n`);
+  endOrCut(res, opts.cut);
 }
 
 export function writeJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end(typeof body === 'string' ? body : JSON.stringify(body));
+}
+
+function endOrCut(res: ServerResponse, cut = false): void {
+  if (cut) setImmediate(() => res.socket?.destroy());
+  else res.end();
 }
 
 function readBody(req: IncomingMessage): Promise<string> {

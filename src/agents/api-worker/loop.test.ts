@@ -1,18 +1,13 @@
 // The agent loop against a scripted in-memory provider: what it prints, when it stops, how it fails.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '../../../test/support/agent-fixtures.js';
 import { runAgentLoop } from './loop.js';
 import type { RecordWriter } from './output.js';
 import { ProviderError, type ChatRequest, type ChatTurn, type Provider } from './provider.js';
 import type { WorkerRecord } from './records.js';
 import { createWorkspace } from './tools/workspace.js';
-
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
 
 function scripted(answers: (ChatTurn | ProviderError)[], probeError?: ProviderError): Provider & { requests: ChatRequest[] } {
   const requests: ChatRequest[] = [];
@@ -33,8 +28,7 @@ function scripted(answers: (ChatTurn | ProviderError)[], probeError?: ProviderEr
 }
 
 async function run(provider: Provider, maxTurns = 20): Promise<{ ok: boolean; records: WorkerRecord[]; cwd: string }> {
-  const cwd = mkdtempSync(path.join(tmpdir(), 'kage-loop-'));
-  dirs.push(cwd);
+  const cwd = tempDir();
   const records: WorkerRecord[] = [];
   const out: RecordWriter = { write: async (record) => void records.push(record) };
   const ok = await runAgentLoop({

@@ -1,21 +1,11 @@
 // The Anthropic provider against a scripted loopback server streaming canned SSE: the wire format it sends,
 // the events it reads, and how each way of failing is reported.
-import { afterEach, describe, expect, it } from 'vitest';
-import { anthropicEvents, startScriptedServer, writeJson, writeSse, type ScriptedHandler, type ScriptedServer } from '../../../../test/support/scripted-http.js';
-import { ProviderError, type ChatRequest } from '../provider.js';
+import { describe, expect, it } from 'vitest';
+import { providerFailure } from '../../../../test/support/agent-fixtures.js';
+import { anthropicEvents, serveScripted, writeJson, writeSse } from '../../../../test/support/scripted-http.js';
+import type { ChatRequest } from '../provider.js';
 import { TOOL_SPECS } from '../tools/specs.js';
 import { ANTHROPIC_DEFAULT_BASE_URL, ANTHROPIC_DEFAULT_MAX_TOKENS, ANTHROPIC_VERSION, createAnthropicProvider } from './anthropic.js';
-
-const servers: ScriptedServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-
-async function serve(handler: ScriptedHandler): Promise<ScriptedServer> {
-  const server = await startScriptedServer(handler);
-  servers.push(server);
-  return server;
-}
 
 function provider(env: NodeJS.ProcessEnv) {
   return createAnthropicProvider({ env, connectTimeoutMs: 5_000, requestTimeoutMs: 10_000 });
@@ -65,15 +55,9 @@ const answer = anthropicEvents([
   { type: 'message_stop' },
 ]);
 
-async function failure(promise: Promise<unknown>): Promise<ProviderError> {
-  const err = await promise.then(() => null, (e: unknown) => e);
-  if (!(err instanceof ProviderError)) throw new Error(`expected a ProviderError, got ${String(err)}`);
-  return err;
-}
-
 describe('createAnthropicProvider', () => {
   it('reads streamed text, tool inputs streamed in pieces, and the usage with cache reads and writes', async () => {
-    const server = await serve((_req, res) => writeSse(res, answer));
+    const server = await serveScripted((_req, res) => writeSse(res, answer));
     const turn = await provider({ ANTHROPIC_BASE_URL: server.url, ANTHROPIC_API_KEY: 'sk-ant-test' }).chat(request);
     expect(turn).toEqual({
       text: 'Let me look.',
@@ -89,7 +73,7 @@ describe('createAnthropicProvider', () => {
   });
 
   it('sends the system prompt on top, tool results as one user message of tool_result blocks, and cache breakpoints', async () => {
-    const server = await serve((_req, res) => writeSse(res, answer));
+    const server = await serveScripted((_req, res) => writeSse(res, answer));
     await provider({ ANTHROPIC_BASE_URL: `${server.url}/`, ANTHROPIC_API_KEY: 'sk-ant-test' }).chat(request);
     const [sent] = server.requests;
     expect(sent).toMatchObject({ method: 'POST', path: '/v1/messages' });
@@ -121,7 +105,7 @@ describe('createAnthropicProvider', () => {
   });
 
   it('sends ANTHROPIC_AUTH_TOKEN as a bearer token and the run\'s max tokens', async () => {
-    const server = await serve((_req, res) => writeSse(res, answer));
+    const server = await serveScripted((_req, res) => writeSse(res, answer));
     await provider({ ANTHROPIC_BASE_URL: server.url, ANTHROPIC_AUTH_TOKEN: 'tok' }).chat({ ...request, maxTokens: 1234 });
     expect(server.requests[0]!.headers).toMatchObject({ authorization: 'Bearer tok' });
     expect(server.requests[0]!.headers['x-api-key']).toBeUndefined();
@@ -135,45 +119,45 @@ describe('createAnthropicProvider', () => {
     [500, 'api_error', 'Internal server error', 'api'],
     [529, 'overloaded_error', 'Overloaded', 'overloaded'],
   ])('reports HTTP %i with its kind and Anthropic\'s message', async (status, type, message, kind) => {
-    const server = await serve((_req, res) => writeJson(res, status, { type: 'error', error: { type, message } }, status === 429 ? { 'retry-after': '17' } : {}));
-    const err = await failure(provider({ ANTHROPIC_BASE_URL: server.url, ANTHROPIC_API_KEY: 'k' }).chat(request));
+    const server = await serveScripted((_req, res) => writeJson(res, status, { type: 'error', error: { type, message } }, status === 429 ? { 'retry-after': '17' } : {}));
+    const err = await providerFailure(provider({ ANTHROPIC_BASE_URL: server.url, ANTHROPIC_API_KEY: 'k' }).chat(request));
     expect(err).toMatchObject({ kind, status, message: `Anthropic returned HTTP ${status}: ${message}${status === 429 ? ' (Retry-After: 17)' : ''}` });
   });
 
   it('reports an error event in the middle of the stream with the kind its type means', async () => {
-    const server = await serve((_req, res) => writeSse(res, [
+    const server = await serveScripted((_req, res) => writeSse(res, [
       ...answer.slice(0, 3),
       ...anthropicEvents([{ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }]),
     ]));
-    const err = await failure(provider({ ANTHROPIC_BASE_URL: server.url, ANTHROPIC_API_KEY: 'k' }).chat(request));
+    const err = await providerFailure(provider({ ANTHROPIC_BASE_URL: server.url, ANTHROPIC_API_KEY: 'k' }).chat(request));
     expect(err).toMatchObject({ kind: 'overloaded', status: null, message: 'Anthropic error (overloaded_error): Overloaded' });
   });
 
   it('reports a stream that ends before message_stop as a network error, cut or closed', async () => {
-    const cut = await serve((_req, res) => writeSse(res, answer.slice(0, 9), { cut: true }));
-    expect(await failure(provider({ ANTHROPIC_BASE_URL: cut.url, ANTHROPIC_API_KEY: 'k' }).chat(request))).toMatchObject({ kind: 'network', status: null });
-    const closed = await serve((_req, res) => writeSse(res, answer.slice(0, -1)));
-    expect(await failure(provider({ ANTHROPIC_BASE_URL: closed.url, ANTHROPIC_API_KEY: 'k' }).chat(request))).toMatchObject({
+    const cut = await serveScripted((_req, res) => writeSse(res, answer.slice(0, 9), { cut: true }));
+    expect(await providerFailure(provider({ ANTHROPIC_BASE_URL: cut.url, ANTHROPIC_API_KEY: 'k' }).chat(request))).toMatchObject({ kind: 'network', status: null });
+    const closed = await serveScripted((_req, res) => writeSse(res, answer.slice(0, -1)));
+    expect(await providerFailure(provider({ ANTHROPIC_BASE_URL: closed.url, ANTHROPIC_API_KEY: 'k' }).chat(request))).toMatchObject({
       kind: 'network',
       message: `Anthropic at ${closed.url} ended the stream before message_stop`,
     });
   });
 
   it('fails at once as unreachable when nothing listens', async () => {
-    const server = await serve((_req, res) => writeSse(res, answer));
+    const server = await serveScripted((_req, res) => writeSse(res, answer));
     await server.close();
     const p = provider({ ANTHROPIC_BASE_URL: server.url, ANTHROPIC_API_KEY: 'k' });
     const hostPort = server.url.replace('http://', '');
-    expect(await failure(p.probe())).toMatchObject({ kind: 'unreachable', message: `cannot reach Anthropic at ${server.url}: connect ECONNREFUSED ${hostPort}` });
-    expect(await failure(p.chat(request))).toMatchObject({ kind: 'unreachable', status: null });
+    expect(await providerFailure(p.probe())).toMatchObject({ kind: 'unreachable', message: `cannot reach Anthropic at ${server.url}: connect ECONNREFUSED ${hostPort}` });
+    expect(await providerFailure(p.chat(request))).toMatchObject({ kind: 'unreachable', status: null });
   });
 
   it('asks for a key before calling Anthropic\'s own API without one, and refuses a base URL that is not http(s)', async () => {
-    expect(await failure(provider({}).probe())).toMatchObject({
+    expect(await providerFailure(provider({}).probe())).toMatchObject({
       kind: 'auth',
       message: `no API key for Anthropic at ${ANTHROPIC_DEFAULT_BASE_URL}: set ANTHROPIC_API_KEY or providers.anthropic.apiKey`,
     });
-    expect(await failure(provider({ ANTHROPIC_BASE_URL: 'api.example.com', ANTHROPIC_API_KEY: 'k' }).probe())).toMatchObject({
+    expect(await providerFailure(provider({ ANTHROPIC_BASE_URL: 'api.example.com', ANTHROPIC_API_KEY: 'k' }).probe())).toMatchObject({
       kind: 'unreachable',
       message: 'cannot reach Anthropic at api.example.com: ANTHROPIC_BASE_URL is not an http(s) URL',
     });

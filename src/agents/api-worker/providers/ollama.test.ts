@@ -1,42 +1,17 @@
 // The Ollama provider against a small scripted HTTP server: the wire format it sends, the NDJSON it reads,
 // and how each way of failing is reported.
-import { createServer, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { ProviderError, type ChatRequest } from '../provider.js';
+import { describe, expect, it } from 'vitest';
+import { providerFailure } from '../../../../test/support/agent-fixtures.js';
+import { serveScripted, writeJson, writeNdjson, type ScriptedHandler, type ScriptedServer } from '../../../../test/support/scripted-http.js';
+import type { ChatRequest } from '../provider.js';
 import { TOOL_SPECS } from '../tools/specs.js';
 import { createOllamaProvider } from './ollama.js';
 
-type Handler = (body: any, res: ServerResponse) => void;
-const servers: Server[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => {
-    s.closeAllConnections();
-    s.close(resolve);
-  })));
-});
-
-async function serve(handler: Handler): Promise<{ host: string; bodies: any[] }> {
-  const bodies: any[] = [];
-  const server = createServer((req, res) => {
-    let raw = '';
-    req.on('data', (d) => (raw += d));
-    req.on('end', () => {
-      const body = JSON.parse(raw);
-      bodies.push(body);
-      handler(body, res);
-    });
-  });
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { host: `127.0.0.1:${(server.address() as AddressInfo).port}`, bodies };
+/** A scripted server and its address the way OLLAMA_HOST gives it: `127.0.0.1:<port>`, no scheme. */
+async function serve(handler: ScriptedHandler): Promise<{ host: string; server: ScriptedServer }> {
+  const server = await serveScripted(handler);
+  return { host: new URL(server.url).host, server };
 }
-
-const ndjson = (res: ServerResponse, lines: unknown[]) => {
-  res.writeHead(200, { 'content-type': 'application/x-ndjson' });
-  for (const line of lines) res.write(`${JSON.stringify(line)}\n`);
-  res.end();
-};
 
 function provider(host: string) {
   return createOllamaProvider({ env: { OLLAMA_HOST: host }, connectTimeoutMs: 5_000, requestTimeoutMs: 10_000 });
@@ -54,15 +29,9 @@ const request: ChatRequest = {
   ],
 };
 
-async function failure(promise: Promise<unknown>): Promise<ProviderError> {
-  const err = await promise.then(() => null, (e: unknown) => e);
-  if (!(err instanceof ProviderError)) throw new Error(`expected a ProviderError, got ${String(err)}`);
-  return err;
-}
-
 describe('createOllamaProvider', () => {
   it('sends the conversation and tools in Ollama\'s format and reads text deltas, tool calls and token counts', async () => {
-    const { host, bodies } = await serve((_body, res) => ndjson(res, [
+    const { host, server } = await serve((_req, res) => writeNdjson(res, [
       { message: { role: 'assistant', content: 'Let me ' }, done: false },
       { message: { role: 'assistant', content: 'look.' }, done: false },
       { message: { role: 'assistant', content: '', tool_calls: [
@@ -83,7 +52,7 @@ describe('createOllamaProvider', () => {
       cacheReadTokens: 0,
       cacheWriteTokens: 0,
     });
-    expect(bodies[0]).toEqual({
+    expect(server.requests[0]!.body).toEqual({
       model: 'qwen2.5-coder:7b',
       stream: true,
       messages: [
@@ -97,46 +66,36 @@ describe('createOllamaProvider', () => {
   });
 
   it('passes the run\'s max tokens as num_predict', async () => {
-    const { host, bodies } = await serve((_body, res) => ndjson(res, [{ message: { role: 'assistant', content: 'ok' }, done: true }]));
+    const { host, server } = await serve((_req, res) => writeNdjson(res, [{ message: { role: 'assistant', content: 'ok' }, done: true }]));
     await provider(host).chat({ ...request, maxTokens: 500 });
-    expect(bodies[0].options).toEqual({ num_predict: 500 });
+    expect(server.requests[0]!.body.options).toEqual({ num_predict: 500 });
   });
 
   it('reports an HTTP error with its status and Ollama\'s message', async () => {
-    const { host } = await serve((_body, res) => {
-      res.writeHead(400, { 'content-type': 'application/json' });
-      res.end('{"error":"registry.ollama.ai/library/tiny does not support tools"}');
-    });
-    const err = await failure(provider(host).chat(request));
+    const { host } = await serve((_req, res) => writeJson(res, 400, { error: 'registry.ollama.ai/library/tiny does not support tools' }));
+    const err = await providerFailure(provider(host).chat(request));
     expect(err).toMatchObject({ kind: 'api', status: 400, message: 'Ollama returned HTTP 400: registry.ollama.ai/library/tiny does not support tools' });
   });
 
   it('reports an error chunk in the stream', async () => {
-    const { host } = await serve((_body, res) => ndjson(res, [{ error: 'model runner has unexpectedly stopped' }]));
-    expect(await failure(provider(host).chat(request))).toMatchObject({ kind: 'api', status: null, message: 'Ollama error: model runner has unexpectedly stopped' });
+    const { host } = await serve((_req, res) => writeNdjson(res, [{ error: 'model runner has unexpectedly stopped' }]));
+    expect(await providerFailure(provider(host).chat(request))).toMatchObject({ kind: 'api', status: null, message: 'Ollama error: model runner has unexpectedly stopped' });
   });
 
   it('reports a stream cut before its final chunk as a network error', async () => {
-    const { host } = await serve((_body, res) => {
-      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
-      res.write('{"message":{"role":"assistant","content":"par"},"done":false}\n');
-      setImmediate(() => res.socket?.destroy());
-    });
-    expect(await failure(provider(host).chat(request))).toMatchObject({ kind: 'network', status: null });
+    const { host } = await serve((_req, res) => writeNdjson(res, [{ message: { role: 'assistant', content: 'par' }, done: false }], { cut: true }));
+    expect(await providerFailure(provider(host).chat(request))).toMatchObject({ kind: 'network', status: null });
   });
 
   it('probes the address and fails at once as unreachable when nothing listens', async () => {
-    const { host } = await serve((_body, res) => ndjson(res, []));
+    const { host, server } = await serve((_req, res) => writeNdjson(res, []));
     await provider(host).probe();
-    await new Promise((resolve) => {
-      servers[0]!.closeAllConnections();
-      servers[0]!.close(resolve);
-    });
+    await server.close();
     const started = Date.now();
-    const err = await failure(provider(host).probe());
+    const err = await providerFailure(provider(host).probe());
     expect(err.kind).toBe('unreachable');
     expect(err.message).toBe(`cannot reach Ollama at http://${host}: connect ECONNREFUSED ${host}`);
     expect(Date.now() - started).toBeLessThan(1_000);
-    expect(await failure(provider(host).chat(request))).toMatchObject({ kind: 'unreachable', message: expect.stringMatching(/^cannot reach Ollama at /) });
+    expect(await providerFailure(provider(host).chat(request))).toMatchObject({ kind: 'unreachable', message: expect.stringMatching(/^cannot reach Ollama at /) });
   });
 });

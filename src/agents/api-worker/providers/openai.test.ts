@@ -1,21 +1,11 @@
 // The OpenAI provider against a scripted loopback server streaming canned SSE chunks: the wire format it
 // sends, the fragments it reassembles, and how each way of failing is reported.
-import { afterEach, describe, expect, it } from 'vitest';
-import { sseEvent, startScriptedServer, writeJson, writeSse, type ScriptedHandler, type ScriptedServer } from '../../../../test/support/scripted-http.js';
-import { ProviderError, type ChatRequest } from '../provider.js';
+import { describe, expect, it } from 'vitest';
+import { providerFailure } from '../../../../test/support/agent-fixtures.js';
+import { serveScripted, sseEvent, writeJson, writeSse } from '../../../../test/support/scripted-http.js';
+import type { ChatRequest } from '../provider.js';
 import { TOOL_SPECS } from '../tools/specs.js';
 import { createOpenAiProvider, OPENAI_DEFAULT_BASE_URL } from './openai.js';
-
-const servers: ScriptedServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-
-async function serve(handler: ScriptedHandler): Promise<ScriptedServer> {
-  const server = await startScriptedServer(handler);
-  servers.push(server);
-  return server;
-}
 
 function provider(env: NodeJS.ProcessEnv) {
   return createOpenAiProvider({ env, connectTimeoutMs: 5_000, requestTimeoutMs: 10_000 });
@@ -56,15 +46,9 @@ const answer = [
   sseEvent('[DONE]'),
 ];
 
-async function failure(promise: Promise<unknown>): Promise<ProviderError> {
-  const err = await promise.then(() => null, (e: unknown) => e);
-  if (!(err instanceof ProviderError)) throw new Error(`expected a ProviderError, got ${String(err)}`);
-  return err;
-}
-
 describe('createOpenAiProvider', () => {
   it('reassembles streamed text and tool-call fragments and counts cached prompt tokens apart', async () => {
-    const server = await serve((_req, res) => writeSse(res, answer));
+    const server = await serveScripted((_req, res) => writeSse(res, answer));
     const turn = await provider({ OPENAI_BASE_URL: server.url, OPENAI_API_KEY: 'sk-test' }).chat(request);
     expect(turn).toEqual({
       text: 'Let me look.',
@@ -80,7 +64,7 @@ describe('createOpenAiProvider', () => {
   });
 
   it('sends the conversation and tools in the Chat Completions format with a bearer key', async () => {
-    const server = await serve((_req, res) => writeSse(res, answer));
+    const server = await serveScripted((_req, res) => writeSse(res, answer));
     await provider({ OPENAI_BASE_URL: `${server.url}/v1/`, OPENAI_API_KEY: 'sk-test' }).chat(request);
     const [sent] = server.requests;
     expect(sent).toMatchObject({ method: 'POST', path: '/v1/chat/completions' });
@@ -105,14 +89,14 @@ describe('createOpenAiProvider', () => {
   });
 
   it('sends no key to a server configured without one, and the run\'s max tokens as max_completion_tokens', async () => {
-    const server = await serve((_req, res) => writeSse(res, answer));
+    const server = await serveScripted((_req, res) => writeSse(res, answer));
     await provider({ OPENAI_BASE_URL: server.url }).chat({ ...request, maxTokens: 999 });
     expect(server.requests[0]!.headers.authorization).toBeUndefined();
     expect(server.requests[0]!.body.max_completion_tokens).toBe(999);
   });
 
   it('takes whole tool calls without an index and a stream that finishes without [DONE]', async () => {
-    const server = await serve((_req, res) => writeSse(res, [
+    const server = await serveScripted((_req, res) => writeSse(res, [
       chunk({ tool_calls: [{ id: 'c1', function: { name: 'list_files', arguments: '{}' } }, { id: 'c2', function: { name: 'read_file', arguments: { path: 'a' } } }] }, 'tool_calls'),
     ]));
     const turn = await provider({ OPENAI_BASE_URL: server.url }).chat(request);
@@ -126,46 +110,46 @@ describe('createOpenAiProvider', () => {
     [429, 'Rate limit reached for gpt-4.1 on tokens per min (TPM)', 'rate_limit'],
     [500, 'The server had an error while processing your request.', 'api'],
   ])('reports HTTP %i with its kind and the API\'s message', async (status, message, kind) => {
-    const server = await serve((_req, res) => writeJson(res, status, { error: { message, type: 'x', param: null, code: null } }));
-    const err = await failure(provider({ OPENAI_BASE_URL: server.url, OPENAI_API_KEY: 'sk-test' }).chat(request));
+    const server = await serveScripted((_req, res) => writeJson(res, status, { error: { message, type: 'x', param: null, code: null } }));
+    const err = await providerFailure(provider({ OPENAI_BASE_URL: server.url, OPENAI_API_KEY: 'sk-test' }).chat(request));
     expect(err).toMatchObject({ kind, status, message: `OpenAI returned HTTP ${status}: ${message}` });
   });
 
   it('reads the error bodies of compatible servers that differ from OpenAI\'s', async () => {
-    const server = await serve((_req, res, n) =>
+    const server = await serveScripted((_req, res, n) =>
       n === 0 ? writeJson(res, 404, { detail: 'Not Found' }) : writeJson(res, 502, '<html>Bad Gateway</html>'));
-    expect(await failure(provider({ OPENAI_BASE_URL: server.url }).chat(request))).toMatchObject({ status: 404, message: 'OpenAI returned HTTP 404: Not Found' });
-    expect(await failure(provider({ OPENAI_BASE_URL: server.url }).chat(request))).toMatchObject({ status: 502, message: 'OpenAI returned HTTP 502: <html>Bad Gateway</html>' });
+    expect(await providerFailure(provider({ OPENAI_BASE_URL: server.url }).chat(request))).toMatchObject({ status: 404, message: 'OpenAI returned HTTP 404: Not Found' });
+    expect(await providerFailure(provider({ OPENAI_BASE_URL: server.url }).chat(request))).toMatchObject({ status: 502, message: 'OpenAI returned HTTP 502: <html>Bad Gateway</html>' });
   });
 
   it('reports an error chunk in the middle of the stream', async () => {
-    const server = await serve((_req, res) => writeSse(res, [answer[1]!, sseEvent({ error: { message: 'Rate limit exceeded', type: 'rate_limit_exceeded' } })]));
-    expect(await failure(provider({ OPENAI_BASE_URL: server.url }).chat(request))).toMatchObject({
+    const server = await serveScripted((_req, res) => writeSse(res, [answer[1]!, sseEvent({ error: { message: 'Rate limit exceeded', type: 'rate_limit_exceeded' } })]));
+    expect(await providerFailure(provider({ OPENAI_BASE_URL: server.url }).chat(request))).toMatchObject({
       kind: 'rate_limit', status: null, message: 'OpenAI error (rate_limit_exceeded): Rate limit exceeded',
     });
   });
 
   it('reports a stream that ends before the answer finished as a network error, cut or closed', async () => {
-    const cut = await serve((_req, res) => writeSse(res, answer.slice(0, 5), { cut: true }));
-    expect(await failure(provider({ OPENAI_BASE_URL: cut.url }).chat(request))).toMatchObject({ kind: 'network', status: null });
-    const closed = await serve((_req, res) => writeSse(res, answer.slice(0, 5)));
-    expect(await failure(provider({ OPENAI_BASE_URL: closed.url }).chat(request))).toMatchObject({
+    const cut = await serveScripted((_req, res) => writeSse(res, answer.slice(0, 5), { cut: true }));
+    expect(await providerFailure(provider({ OPENAI_BASE_URL: cut.url }).chat(request))).toMatchObject({ kind: 'network', status: null });
+    const closed = await serveScripted((_req, res) => writeSse(res, answer.slice(0, 5)));
+    expect(await providerFailure(provider({ OPENAI_BASE_URL: closed.url }).chat(request))).toMatchObject({
       kind: 'network',
       message: `OpenAI at ${closed.url} ended the stream before the answer finished`,
     });
   });
 
   it('fails at once as unreachable when nothing listens', async () => {
-    const server = await serve((_req, res) => writeSse(res, answer));
+    const server = await serveScripted((_req, res) => writeSse(res, answer));
     await server.close();
     const p = provider({ OPENAI_BASE_URL: `${server.url}/v1` });
     const hostPort = server.url.replace('http://', '');
-    expect(await failure(p.probe())).toMatchObject({ kind: 'unreachable', message: `cannot reach OpenAI at ${server.url}/v1: connect ECONNREFUSED ${hostPort}` });
-    expect(await failure(p.chat(request))).toMatchObject({ kind: 'unreachable', status: null });
+    expect(await providerFailure(p.probe())).toMatchObject({ kind: 'unreachable', message: `cannot reach OpenAI at ${server.url}/v1: connect ECONNREFUSED ${hostPort}` });
+    expect(await providerFailure(p.chat(request))).toMatchObject({ kind: 'unreachable', status: null });
   });
 
   it('asks for a key before calling OpenAI\'s own API without one', async () => {
-    expect(await failure(provider({}).probe())).toMatchObject({
+    expect(await providerFailure(provider({}).probe())).toMatchObject({
       kind: 'auth',
       message: `no API key for OpenAI at ${OPENAI_DEFAULT_BASE_URL}: set OPENAI_API_KEY or providers.openai.apiKey`,
     });

@@ -1,26 +1,11 @@
 // The worker's tools on real temp directories: confinement, exact edits, bounded output.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '../../../../test/support/agent-fixtures.js';
 import { runTool, type ToolContext } from './index.js';
 import { MAX_SEARCH_MATCHES } from './search.js';
 import { createWorkspace } from './workspace.js';
-
-const dirs: string[] = [];
-function tempDir(files: Readonly<Record<string, string>> = {}): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'kage-tools-'));
-  dirs.push(dir);
-  for (const [file, content] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
-    writeFileSync(path.join(dir, file), content);
-  }
-  return dir;
-}
-
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
 
 function context(cwd: string, commandTimeoutMs = 10_000): ToolContext {
   return { workspace: createWorkspace(cwd), commandTimeoutMs, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } };
