@@ -83,9 +83,9 @@ export function loadReport(concurrency: number, result: LoadResult): LoadReport 
   };
 }
 
-/** A fresh database on the same server, so the API half measures the same thing whether the core half ran or not. */
-async function createDatabase(url: string): Promise<string> {
-  const name = `kage_api_bench_${randomBytes(4).toString('hex')}`;
+/** A fresh database on the same server, so a part measures the same thing whether another part ran before it or not. */
+export async function createDatabase(url: string, prefix = 'kage_api_bench'): Promise<string> {
+  const name = `${prefix}_${randomBytes(4).toString('hex')}`;
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {

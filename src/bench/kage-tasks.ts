@@ -7,7 +7,13 @@ export interface KageTaskSpec {
   repo: string;
   clones: number;
   description: string;
-  /** The fake agent's options for every clone. */
+  /** Every clone's agent; default `fake`. */
+  agent?: string;
+  /** Every clone's model; default none (the agent's own default). */
+  model?: string | null;
+  /** Every clone's timeout; default the config's. */
+  timeoutSeconds?: number;
+  /** The agent's options for every clone. */
   options: Record<string, unknown>;
 }
 
@@ -70,7 +76,8 @@ export function createKageTaskRunner(kage: Kage, opts: { timeoutMs: number }) {
         repo: spec.repo,
         mergeStrategy: 'auto',
         maxRetries: 0,
-        clones: Array.from({ length: spec.clones }, (_, i) => ({ agent: 'fake', name: `c${i}`, options: spec.options })),
+        clones: Array.from({ length: spec.clones }, (_, i) => ({ agent: spec.agent ?? 'fake', name: `c${i}`, options: spec.options,
+          ...(spec.model ? { model: spec.model } : {}), ...(spec.timeoutSeconds ? { timeoutSeconds: spec.timeoutSeconds } : {}) })),
       });
       const finish = await waitFinished(task.id);
       return { taskId: task.id, status: finish.status, elapsedMs: finish.at - startedAt };

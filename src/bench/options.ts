@@ -1,11 +1,16 @@
-// Command line of the benchmark: which halves run, sample counts, the memory runs' lengths, the output file.
+// Command line of the benchmark: which parts run, sample counts, the memory runs' lengths, the output file.
 
-/** `core`: task latency against the floor, and memory, through the library; `api`: the HTTP server. */
-export type BenchPart = 'core' | 'api';
+/**
+ * `core`: task latency against the floor, and memory, through the library; `api`: the HTTP server;
+ * `agents`: each agent CLI and API worker against the mock model server, spawned directly and through kage.
+ */
+export type BenchPart = 'core' | 'api' | 'agents';
+
+export const BENCH_PARTS: readonly BenchPart[] = ['core', 'api', 'agents'];
 
 export interface BenchOptions {
   quick: boolean;
-  /** The halves to run (`--only` picks one). */
+  /** The parts to run (`--only` picks one). */
   parts: BenchPart[];
   /** Timed tasks per clone count (after one untimed warm-up each). */
   samples: Record<number, number>;
@@ -17,6 +22,8 @@ export interface BenchOptions {
   apiRequests: number;
   /** Tasks submitted over HTTP for the API server's memory. */
   apiTasks: number;
+  /** Timed samples per agent, each a direct run and a kage task (after one untimed warm-up of each). */
+  agentSamples: number;
   out: string;
   /** Keep the temporary directory (repositories, KAGE_HOME, server) for inspection. */
   keep: boolean;
@@ -42,7 +49,8 @@ export function parseBenchArgs(argv: readonly string[], defaultOut: string): Ben
   let samples: number | null = null;
   let apiTasks: number | null = null;
   let apiRequests: number | null = null;
-  let parts: BenchPart[] = ['core', 'api'];
+  let agentSamples: number | null = null;
+  let parts: BenchPart[] = [...BENCH_PARTS];
   let out = defaultOut;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -52,14 +60,16 @@ export function parseBenchArgs(argv: readonly string[], defaultOut: string): Ben
     else if (arg === '--samples') samples = positiveInt('--samples', argv[++i]);
     else if (arg === '--api-tasks') apiTasks = positiveInt('--api-tasks', argv[++i]);
     else if (arg === '--api-requests') apiRequests = positiveInt('--api-requests', argv[++i]);
+    else if (arg === '--agent-samples') agentSamples = positiveInt('--agent-samples', argv[++i]);
     else if (arg === '--only') {
-      const part = argv[++i];
-      if (part !== 'core' && part !== 'api') throw new Error(`Expected \`--only\` to be core or api, got ${JSON.stringify(part)}`);
+      const raw = argv[++i];
+      const part = BENCH_PARTS.find((p) => p === raw);
+      if (part === undefined) throw new Error(`Expected \`--only\` to be ${BENCH_PARTS.join(', ')}, got ${JSON.stringify(raw)}`);
       parts = [part];
     } else if (arg === '--out') out = argv[++i] ?? out;
     else {
-      throw new Error(`Unknown argument ${JSON.stringify(arg)}; expected --quick, --only core|api, --tasks <n>, --samples <n>, ` +
-        '--api-tasks <n>, --api-requests <n>, --out <file>, --keep');
+      throw new Error(`Unknown argument ${JSON.stringify(arg)}; expected --quick, --only core|api|agents, --tasks <n>, --samples <n>, ` +
+        '--api-tasks <n>, --api-requests <n>, --agent-samples <n>, --out <file>, --keep');
     }
   }
   const memoryTasks = tasks ?? (quick ? 40 : 1000);
@@ -71,6 +81,7 @@ export function parseBenchArgs(argv: readonly string[], defaultOut: string): Ben
     memoryCheckpoint: Math.min(100, Math.max(1, Math.floor(memoryTasks / 4))),
     apiRequests: apiRequests ?? (quick ? 200 : 500),
     apiTasks: apiTasks ?? (quick ? 1000 : 10_000),
+    agentSamples: agentSamples ?? (quick ? 2 : 5),
     out,
     keep,
   };

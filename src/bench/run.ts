@@ -1,6 +1,7 @@
 // `npm run bench`: task latency against the floor for 1, 4 and 8 clones, memory over many tasks, and
-// worktrees left behind (the core half); the HTTP API under load (the api half, in api.ts). JSON on stdout
-// (and in bench-results.json), progress and missed targets on stderr.
+// worktrees left behind (the core part); the HTTP API under load (the api part, in api.ts); each agent CLI
+// directly and through kage (the agents part, in agents.ts). JSON on stdout (and in bench-results.json),
+// progress, missed targets and failed runs on stderr.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
@@ -10,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config/config.js';
 import { childEnv } from '../core/clone-runner.js';
 import { createKage, type Kage } from '../main/app.js';
+import { measureAgents } from './agents.js';
 import { API_TARGETS, measureApi, type ApiReport } from './api.js';
 import { ensureEmbeddedPostgres, stopEmbeddedPostgres } from '../store/embedded-postgres.js';
 import { runGit } from '../workspace/git.js';
@@ -89,7 +91,7 @@ async function measureLatency(kage: Kage, runner: KageTaskRunner, opts: BenchOpt
   return { latency, failures, floorLeft };
 }
 
-/** What one half adds to the report, and the targets it missed (printed on stderr). */
+/** What one part adds to the report, and the targets it missed (printed on stderr). */
 interface PartResult {
   fields: Record<string, unknown>;
   missed: string[];
@@ -172,6 +174,12 @@ async function runApi(opts: BenchOptions, tmp: string, databaseUrl: string): Pro
   return { fields: { api: { ...report, targets: API_TARGETS, pass } }, missed };
 }
 
+async function runAgents(opts: BenchOptions, tmp: string, databaseUrl: string): Promise<PartResult> {
+  const report = await measureAgents({ tmp, databaseUrl, samples: opts.agentSamples, callerEnv: process.env, progress });
+  return { fields: { agents: { ...report, config: { ...report.config, quick: opts.quick } } },
+    missed: report.failures.map((f) => `agents: ${f}`) };
+}
+
 async function main(): Promise<void> {
   const opts = parseBenchArgs(process.argv.slice(2), join(PACKAGE_ROOT, 'bench-results.json'));
   const tmp = mkdtempSync(join(tmpdir(), 'kage-bench-'));
@@ -186,6 +194,7 @@ async function main(): Promise<void> {
     const parts: PartResult[] = [];
     if (opts.parts.includes('core')) parts.push(await runCore(opts, tmp, pg.url, home));
     if (opts.parts.includes('api')) parts.push(await runApi(opts, tmp, pg.url));
+    if (opts.parts.includes('agents')) parts.push(await runAgents(opts, tmp, pg.url));
     const result = { machine: { ...info, loadavg_end: loadavg().map((x) => round(x, 2)) }, parts: opts.parts,
       ...Object.assign({}, ...parts.map((p) => p.fields)) as Record<string, unknown> };
     const json = JSON.stringify(result, null, 2);

@@ -34,12 +34,12 @@ describe('quantile', () => {
 });
 
 describe('summarize', () => {
-  it('reports p50, p99, mean, min, max and the count', () => {
-    expect(summarize([10, 20, 30, 40])).toEqual({ p50: 25, p99: 39.7, mean: 25, min: 10, max: 40, n: 4 });
+  it('reports p50, p90, p99, mean, min, max and the count', () => {
+    expect(summarize([10, 20, 30, 40])).toEqual({ p50: 25, p90: 37, p99: 39.7, mean: 25, min: 10, max: 40, n: 4 });
   });
 
   it('gives one sample as every statistic', () => {
-    expect(summarize([12.345])).toEqual({ p50: 12.3, p99: 12.3, mean: 12.3, min: 12.3, max: 12.3, n: 1 });
+    expect(summarize([12.345])).toEqual({ p50: 12.3, p90: 12.3, p99: 12.3, mean: 12.3, min: 12.3, max: 12.3, n: 1 });
   });
 });
 

@@ -2,6 +2,7 @@
 
 export interface Summary {
   p50: number;
+  p90: number;
   p99: number;
   mean: number;
   min: number;
@@ -39,6 +40,7 @@ export function round(value: number, digits = 1): number {
 export function summarize(samples: readonly number[], digits = 1): Summary {
   return {
     p50: round(quantile(samples, 0.5), digits),
+    p90: round(quantile(samples, 0.9), digits),
     p99: round(quantile(samples, 0.99), digits),
     mean: round(mean(samples), digits),
     min: round(Math.min(...samples), digits),
