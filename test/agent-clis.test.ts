@@ -1,13 +1,29 @@
 // The genuine agent CLIs (installed from npm at their pinned versions by the test setup), each run as a kage
 // clone against kage's scripted mock model server on 127.0.0.1: real processes, real worktrees, real
 // PostgreSQL. Nothing here talks to anything but loopback.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { isTerminalTask, type CloneRecord, type TaskRecord } from '../src/domain/index.js';
 import type { Kage } from '../src/main/app.js';
 import { startMockModelServer, type MockModelServer, type MockRequestRecord } from '../src/mock-model/index.js';
 import { isProcessGroupAlive } from '../src/process/supervisor.js';
+import { PgGatewayStore } from '../src/store/gateway-store.js';
 import { runGit } from '../src/workspace/git.js';
 import { freshDatabase, makeRepo, openKage, waitFor } from './support/harness.js';
+
+const REAL_KEYS = ['sk-mock-anthropic', 'sk-mock-openai', 'mock-gemini-key'];
+
+/** Every file under `dir` that contains any of `needles`. */
+function filesContaining(dir: string, needles: readonly string[]): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name))
+    .filter((file) => {
+      const text = readFileSync(file, 'latin1');
+      return needles.some((n) => text.includes(n));
+    });
+}
 
 /** Each CLI with the model it is asked for: a named model keeps Gemini CLI from its router side call. */
 const CLIS = [
@@ -105,6 +121,17 @@ describe.each(CLIS)('$agent', ({ agent, model, protocol }) => {
     expect(clone.usage).toEqual(mockTotals(requests, protocol));
     expect(clone.usage.outputTokens).toBeGreaterThan(0);
     expect(clone.sessionId).toBeTruthy();
+
+    // Every request went through kage's gateway, which metered what the mock reported, and no real key
+    // reached the agent's private HOME (its environment had only the per-clone token).
+    const metered = await new PgGatewayStore(kage.ctx.store.pool).gatewayUsage(task.id);
+    const { requests: _requests, cloneId: _clone, costUsd: _cost, ...meteredUsage } = metered.clones[0]!;
+    expect(metered.clones.map((c) => c.cloneId)).toEqual([clone.id]);
+    expect(meteredUsage).toEqual(mockTotals(requests, protocol));
+    const gatewayEvents = (await kage.ctx.store.listEvents(task.id)).filter((e) => e.type === 'gateway_request');
+    expect(gatewayEvents).toHaveLength(mock.requests().length);
+    expect(metered.total.requests).toBe(mock.requests().length);
+    expect(filesContaining(join(kage.config.home, 'homes', clone.id), REAL_KEYS)).toEqual([]);
   });
 
   it('fails with the API\'s message on a 400', async () => {

@@ -1,7 +1,7 @@
 // Adapter `ollama`: kage's API worker with the Ollama provider (`/api/chat` with tool calling), so a local
 // model edits files in the worktree. The endpoint is `options.host`, else the configured Ollama endpoint
 // (OLLAMA_HOST or the config file's `providers.ollama`), else the clone environment's OLLAMA_HOST, else the
-// worker's default http://127.0.0.1:11434.
+// worker's default http://127.0.0.1:11434. The configured key, if any, goes as OLLAMA_API_KEY.
 import { KageError, showValue } from '../domain/index.js';
 import type { AgentAdapter, AgentCommand, AgentRunInput } from './adapter.js';
 import { buildApiWorkerCommand, endpointEnv } from './api-worker-command.js';
@@ -18,10 +18,12 @@ export function buildOllamaCommand(input: AgentRunInput): AgentCommand {
     });
   }
   const endpoint = typeof host === 'string' ? host : (input.providers.ollama.baseUrl ?? input.env.OLLAMA_HOST ?? null);
+  // The configured key (Ollama's cloud API, or the gateway's per-clone token) belongs to the configured endpoint only.
+  const apiKey = typeof host === 'string' ? null : input.providers.ollama.apiKey;
   return buildApiWorkerCommand(input, {
     provider: 'ollama',
     defaultModel: OLLAMA_DEFAULT_MODEL,
-    env: endpointEnv({ OLLAMA_HOST: endpoint }),
+    env: endpointEnv({ OLLAMA_HOST: endpoint, OLLAMA_API_KEY: apiKey }),
   });
 }
 

@@ -6,9 +6,11 @@ import type { GlobalFlags } from './context.js';
 import { registerActions } from './commands/act.js';
 import { registerAgents } from './commands/agents.js';
 import { registerDemo } from './commands/demo.js';
+import { registerGateway } from './commands/gateway.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerMockModel } from './commands/mock-model.js';
 import { registerRun } from './commands/run.js';
+import { registerSecrets } from './commands/secrets.js';
 import { registerServe } from './commands/serve.js';
 import { registerStress } from './commands/stress.js';
 
@@ -28,9 +30,11 @@ registerRun(program, globals);
 registerInspect(program, globals);
 registerActions(program, globals);
 registerServe(program, globals);
+registerSecrets(program, globals);
 registerStress(program, globals);
 registerMockModel(program);
 registerAgents(program, globals);
+registerGateway(program, globals);
 
 try {
   await program.parseAsync(process.argv);

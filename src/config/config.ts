@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { KageError, showValue } from '../domain/index.js';
 import type { ProviderEndpoint, ProviderEndpoints } from '../agents/adapter.js';
+import { ollamaBaseUrl } from '../agents/api-worker/providers/ollama-host.js';
 
 const agentConfigSchema = z
   .object({
@@ -26,6 +27,23 @@ const providerSchema = z
   })
   .strict();
 
+const providersSchema = z
+  .object({ anthropic: providerSchema.optional(), openai: providerSchema.optional(), gemini: providerSchema.optional(), ollama: providerSchema.optional() })
+  .strict();
+
+const usdPerMillion = z.number().min(0).max(100_000);
+
+const priceSchema = z
+  .object({
+    inputUsdPerMillion: usdPerMillion,
+    outputUsdPerMillion: usdPerMillion,
+    cacheReadUsdPerMillion: usdPerMillion.optional(),
+    cacheWriteUsdPerMillion: usdPerMillion.optional(),
+  })
+  .strict();
+
+export type ModelPriceConfig = z.infer<typeof priceSchema>;
+
 const fileSchema = z
   .object({
     databaseUrl: z.string().min(1).optional(),
@@ -40,8 +58,14 @@ const fileSchema = z
     envAllowlist: z.array(z.string().min(1)).optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
     agents: z.record(z.string(), agentConfigSchema).optional(),
-    providers: z
-      .object({ anthropic: providerSchema.optional(), openai: providerSchema.optional(), gemini: providerSchema.optional(), ollama: providerSchema.optional() })
+    providers: providersSchema.optional(),
+    gateway: z
+      .object({
+        enabled: z.boolean().optional(),
+        port: z.number().int().min(0).max(65_535).optional(),
+        upstreams: providersSchema.optional(),
+        prices: z.record(z.string().min(1), priceSchema).optional(),
+      })
       .strict()
       .optional(),
     agentsDir: z.string().min(1).optional(),
@@ -88,10 +112,21 @@ export interface KageConfig {
   agents: Record<string, AgentConfig>;
   /** Model endpoints and keys the agents use; the environment's variables win over the file's `providers`. */
   providers: ProviderEndpoints;
+  gateway: GatewayConfig;
   /** Where `kage agents install` puts the pinned agent CLIs (KAGE_AGENTS_DIR; default a per-user cache). */
   agentsDir: string;
   server: ServerConfig;
-  /** The orchestrator's environment, kept so the process supervisor can filter it through the allowlist. */
+  /**
+   * The secrets store's master key as given in KAGE_MASTER_KEY (base64 or hex of 32 bytes, parsed by
+   * src/secrets); null means the generated key file KAGE_HOME/master.key.
+   */
+  masterKey: string | null;
+  /** The previous master key during `kage secrets rotate` (KAGE_MASTER_KEY_OLD). */
+  masterKeyOld: string | null;
+  /**
+   * The orchestrator's environment, kept so the process supervisor can filter it through the allowlist.
+   * The master key variables are left out, so no allowlist can pass them to an agent.
+   */
   env: Readonly<Record<string, string>>;
 }
 
@@ -117,6 +152,21 @@ export interface ServerConfig {
   shutdownGraceMs: number;
   /** Idle time after which the progress stream sends a `heartbeat` event (keeps proxies from closing it). */
   sseHeartbeatMs: number;
+}
+
+/** Settings of the LLM gateway between clones and their model providers. */
+export interface GatewayConfig {
+  /** Clones reach their providers only through the gateway, with per-clone tokens (KAGE_GATEWAY=off turns it off). */
+  enabled: boolean;
+  /** Port of `kage gateway` run on its own (KAGE_GATEWAY_PORT; 0 picks a free one); the in-process gateway always takes a free one. */
+  port: number;
+  /**
+   * Where the gateway forwards, with the real keys: the file's `gateway.upstreams`, else `providers` (so
+   * ANTHROPIC_BASE_URL, OPENAI_API_KEY, ... as before). Ollama's is a URL here, not OLLAMA_HOST's short forms.
+   */
+  upstreams: ProviderEndpoints;
+  /** Price entries by model-name prefix, added to or replacing the gateway's defaults. */
+  prices: Record<string, ModelPriceConfig>;
 }
 
 /** Flags a command may pass; each overrides the environment and the file. */
@@ -183,12 +233,16 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** Never copied into `config.env`: only src/secrets uses them, through `masterKey` and `masterKeyOld`. */
+const MASTER_KEY_VARIABLES: readonly string[] = ['KAGE_MASTER_KEY', 'KAGE_MASTER_KEY_OLD'];
+
 /** The variables users already set for their tools, per provider: [base URL variables, key variables]. */
 const PROVIDER_ENV: Record<keyof ProviderEndpoints, [string[], string[]]> = {
   anthropic: [['ANTHROPIC_BASE_URL'], ['ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN']],
   openai: [['OPENAI_BASE_URL'], ['OPENAI_API_KEY']],
   gemini: [['GOOGLE_GEMINI_BASE_URL', 'GEMINI_BASE_URL'], ['GEMINI_API_KEY', 'GOOGLE_API_KEY']],
-  ollama: [['OLLAMA_HOST'], []],
+  // Ollama's cloud API takes a key; a local server needs none.
+  ollama: [['OLLAMA_HOST'], ['OLLAMA_API_KEY']],
 };
 
 function providersFrom(env: NodeJS.ProcessEnv, file: FileConfig): ProviderEndpoints {
@@ -205,6 +259,30 @@ function providersFrom(env: NodeJS.ProcessEnv, file: FileConfig): ProviderEndpoi
     return { baseUrl: pick(urlVars) ?? fromFile?.baseUrl ?? null, apiKey: pick(keyVars) ?? fromFile?.apiKey ?? null };
   };
   return { anthropic: one('anthropic'), openai: one('openai'), gemini: one('gemini'), ollama: one('ollama') };
+}
+
+function gatewayFrom(env: NodeJS.ProcessEnv, file: FileConfig, providers: ProviderEndpoints): GatewayConfig {
+  const raw = envString(env, 'KAGE_GATEWAY')?.toLowerCase();
+  if (raw !== undefined && !['1', '0', 'true', 'false', 'on', 'off'].includes(raw)) {
+    throw new KageError('KAGE_INVALID_CONFIG', `Expected \`KAGE_GATEWAY\` to be on or off, got ${showValue(raw)}`, { field: 'KAGE_GATEWAY' });
+  }
+  const enabled = raw === undefined ? file.gateway?.enabled ?? true : ['1', 'true', 'on'].includes(raw);
+  const one = (name: keyof ProviderEndpoints): ProviderEndpoint => {
+    const own = file.gateway?.upstreams?.[name];
+    return { baseUrl: own?.baseUrl ?? providers[name].baseUrl, apiKey: own?.apiKey ?? providers[name].apiKey };
+  };
+  const ollama = one('ollama');
+  return {
+    enabled,
+    port: envNumber(env, 'KAGE_GATEWAY_PORT') ?? file.gateway?.port ?? 0,
+    upstreams: {
+      anthropic: one('anthropic'),
+      openai: one('openai'),
+      gemini: one('gemini'),
+      ollama: { ...ollama, baseUrl: ollama.baseUrl === null ? null : ollamaBaseUrl(ollama.baseUrl) },
+    },
+    prices: { ...(file.gateway?.prices ?? {}) },
+  };
 }
 
 /** Builds the one configuration object; `env` defaults to the process environment. */
@@ -235,6 +313,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     throw new KageError('KAGE_INVALID_CONFIG', `Expected \`KAGE_LOG_LEVEL\` to be one of ${levels.join(', ')}, got ${showValue(logLevel)}`, { field: 'KAGE_LOG_LEVEL' });
   }
 
+  const providers = providersFrom(env, file);
   const config: KageConfig = {
     home,
     configFile,
@@ -253,7 +332,8 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     ],
     logLevel: logLevel as KageConfig['logLevel'],
     agents: file.agents ?? {},
-    providers: providersFrom(env, file),
+    providers,
+    gateway: gatewayFrom(env, file, providers),
     agentsDir: resolve(envString(env, 'KAGE_AGENTS_DIR') ?? file.agentsDir
       ?? join(envString(env, 'XDG_CACHE_HOME') ?? join(homedir(), '.cache'), 'kage', 'agents')),
     server: {
@@ -269,7 +349,10 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
       shutdownGraceMs: (envNumber(env, 'KAGE_SHUTDOWN_GRACE') ?? file.server?.shutdownGraceSeconds ?? 30) * 1000,
       sseHeartbeatMs: envNumber(env, 'KAGE_SSE_HEARTBEAT_MS') ?? file.server?.sseHeartbeatMs ?? 15_000,
     },
-    env: Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string')),
+    masterKey: envString(env, 'KAGE_MASTER_KEY') ?? null,
+    masterKeyOld: envString(env, 'KAGE_MASTER_KEY_OLD') ?? null,
+    env: Object.fromEntries(Object.entries(env).filter((e): e is [string, string] =>
+      typeof e[1] === 'string' && !MASTER_KEY_VARIABLES.includes(e[0]))),
   };
   for (const [name, ms] of [['KAGE_TIMEOUT', config.timeoutMs], ['KAGE_CHECK_TIMEOUT', config.checkTimeoutMs]] as const) {
     if (ms < 1000) {
@@ -278,6 +361,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   }
   const ranges: [string, number, number, number][] = [
     ['KAGE_PORT', config.server.port, 0, 65_535],
+    ['KAGE_GATEWAY_PORT', config.gateway.port, 0, 65_535],
     ['KAGE_BODY_LIMIT', config.server.bodyLimitBytes, 1024, 100 * 1024 * 1024],
     ['KAGE_RATE_LIMIT', config.server.rateLimitPerMinute, 1, 1_000_000],
     ['KAGE_MAX_QUEUED', config.server.maxQueuedClones, 1, 1_000_000],

@@ -1,9 +1,9 @@
 // Runs one attempt of one clone: worktree, setup, agent process, leftovers commit, check, then either a
 // retry (transient failures only) or the clone's final state. The job handler of the clone queue.
 import { join } from 'node:path';
-import type { AgentEvent, CloneRecord, CloneStatus, TaskRecord, Usage } from '../domain/index.js';
+import type { AgentEvent, CloneRecord, CloneStatus, GatewayGrant, GatewayProvider, TaskRecord, Usage } from '../domain/index.js';
 import { ZERO_USAGE, isKageError } from '../domain/index.js';
-import type { AgentRunInput } from '../agents/adapter.js';
+import type { AgentRunInput, ProviderEndpoint, ProviderEndpoints } from '../agents/adapter.js';
 import { findCliBinary } from '../agents/cli-binaries.js';
 import { runCheck } from '../judge/check-runner.js';
 import { retryDelayMs } from '../process/backoff.js';
@@ -85,67 +85,74 @@ async function runAttempt(ctx: CoreContext, task: TaskRecord, clone: CloneRecord
   if (!failure) {
     const agentConfig = ctx.config.agents[adapter.id] ?? {};
     const env = childEnv(ctx, home, agentConfig.env ?? {});
-    const input: AgentRunInput = {
-      prompt: task.description,
-      model: clone.model ?? agentConfig.model ?? null,
-      worktree: worktree.path,
-      home,
-      resumeSessionId: adapter.supportsResume && clone.attempt > 0 ? clone.sessionId : null,
-      options: { ...(agentConfig.options ?? {}), ...(agentConfig.bin ? { bin: agentConfig.bin } : {}),
-        ...(agentConfig.args ? { args: agentConfig.args } : {}), ...clone.options },
-      env,
-      providers: ctx.config.providers,
-      binary: adapter.cli === undefined ? null
-        : findCliBinary(adapter.cli, { configured: agentConfig.bin ?? null, pathEnv: env.PATH, agentsDir: ctx.config.agentsDir })?.path ?? null,
-    };
-    const command = adapter.buildCommand(input);
-    await preparePrivateHome(home, command.homeFiles);
-    await store.updateClone(clone.id, { status: 'running', worktree: worktree.path, lastEvent: 'agent starting' }, LIVE_STATES);
-    events.emit(task.id, clone.id, 'clone_status', { name: clone.name, status: 'running' });
+    // With the gateway on, the agent gets the gateway's URLs and a token of its own as every key: real keys
+    // never reach its environment or HOME, and its model traffic is metered (and later limited) per clone.
+    const access = await modelAccess(ctx, adapter.provider !== undefined, { taskId: task.id, cloneId: clone.id });
+    try {
+      const input: AgentRunInput = {
+        prompt: task.description,
+        model: clone.model ?? agentConfig.model ?? null,
+        worktree: worktree.path,
+        home,
+        resumeSessionId: adapter.supportsResume && clone.attempt > 0 ? clone.sessionId : null,
+        options: { ...(agentConfig.options ?? {}), ...(agentConfig.bin ? { bin: agentConfig.bin } : {}),
+          ...(agentConfig.args ? { args: agentConfig.args } : {}), ...clone.options },
+        env,
+        providers: access.providers,
+        binary: adapter.cli === undefined ? null
+          : findCliBinary(adapter.cli, { configured: agentConfig.bin ?? null, pathEnv: env.PATH, agentsDir: ctx.config.agentsDir })?.path ?? null,
+      };
+      const command = adapter.buildCommand(input);
+      await preparePrivateHome(home, command.homeFiles);
+      await store.updateClone(clone.id, { status: 'running', worktree: worktree.path, lastEvent: 'agent starting' }, LIVE_STATES);
+      events.emit(task.id, clone.id, 'clone_status', { name: clone.name, status: 'running' });
 
-    const parser = adapter.createParser();
-    const agentEvents: AgentEvent[] = [];
-    let lastSummary: string | null = null;
-    let lastSummaryWrite = 0;
-    const onEvents = (list: AgentEvent[]): void => {
-      for (const e of list) {
-        agentEvents.push(e);
-        if (e.kind === 'usage') {
-          usage = e.cumulative ? { ...e.usage } : addUsage(usage, e.usage);
-          if (e.costUsd !== null) costUsd = e.cumulative ? e.costUsd : costUsd + e.costUsd;
+      const parser = adapter.createParser();
+      const agentEvents: AgentEvent[] = [];
+      let lastSummary: string | null = null;
+      let lastSummaryWrite = 0;
+      const onEvents = (list: AgentEvent[]): void => {
+        for (const e of list) {
+          agentEvents.push(e);
+          if (e.kind === 'usage') {
+            usage = e.cumulative ? { ...e.usage } : addUsage(usage, e.usage);
+            if (e.costUsd !== null) costUsd = e.cumulative ? e.costUsd : costUsd + e.costUsd;
+          }
+          if (e.kind === 'session') void store.updateClone(clone.id, { sessionId: e.sessionId });
+          events.emit(task.id, clone.id, `agent_${e.kind}`, { name: clone.name, ...eventPayload(e) });
+          lastSummary = summarizeAgentEvent(e) ?? lastSummary;
         }
-        if (e.kind === 'session') void store.updateClone(clone.id, { sessionId: e.sessionId });
-        events.emit(task.id, clone.id, `agent_${e.kind}`, { name: clone.name, ...eventPayload(e) });
-        lastSummary = summarizeAgentEvent(e) ?? lastSummary;
+        // The latest event is shown by `kage status` from other processes; a few writes a second are plenty.
+        if (lastSummary && Date.now() - lastSummaryWrite > 250) {
+          lastSummaryWrite = Date.now();
+          void store.updateClone(clone.id, { lastEvent: lastSummary });
+        }
+      };
+      const result = await runProcess({
+        argv: command.argv,
+        cwd: worktree.path,
+        env: { ...env, ...command.env },
+        stdin: command.stdin,
+        timeoutMs: clone.timeoutMs,
+        killGraceMs: ctx.config.killGraceMs,
+        signal: running.controller.signal,
+        onSpawn: (pid) => {
+          void store.updateClone(clone.id, { pid });
+          events.emit(task.id, clone.id, 'agent_spawned', { name: clone.name, pid, argv0: command.argv[0] });
+        },
+        onLine: (line, stream) => onEvents(parser.line(line, stream)),
+      });
+      // Whatever the agent left running in its group (a dev server, a watcher) ends with it.
+      if (result.pid) killProcessGroup(result.pid, 'SIGKILL');
+      onEvents(parser.end());
+      durationMs = result.durationMs;
+      exit = { exitCode: result.exitCode, exitSignal: result.signal };
+      failure = classifyFailure(result, agentEvents, { requireResultEvent: true });
+      if (failure.kind === 'none' && result.exitCode !== 0) {
+        failure = { kind: 'exit_error', transient: false, message: `Exited with code ${result.exitCode}: ${result.stderrTail.slice(-300)}` };
       }
-      // The latest event is shown by `kage status` from other processes; a few writes a second are plenty.
-      if (lastSummary && Date.now() - lastSummaryWrite > 250) {
-        lastSummaryWrite = Date.now();
-        void store.updateClone(clone.id, { lastEvent: lastSummary });
-      }
-    };
-    const result = await runProcess({
-      argv: command.argv,
-      cwd: worktree.path,
-      env: { ...env, ...command.env },
-      stdin: command.stdin,
-      timeoutMs: clone.timeoutMs,
-      killGraceMs: ctx.config.killGraceMs,
-      signal: running.controller.signal,
-      onSpawn: (pid) => {
-        void store.updateClone(clone.id, { pid });
-        events.emit(task.id, clone.id, 'agent_spawned', { name: clone.name, pid, argv0: command.argv[0] });
-      },
-      onLine: (line, stream) => onEvents(parser.line(line, stream)),
-    });
-    // Whatever the agent left running in its group (a dev server, a watcher) ends with it.
-    if (result.pid) killProcessGroup(result.pid, 'SIGKILL');
-    onEvents(parser.end());
-    durationMs = result.durationMs;
-    exit = { exitCode: result.exitCode, exitSignal: result.signal };
-    failure = classifyFailure(result, agentEvents, { requireResultEvent: true });
-    if (failure.kind === 'none' && result.exitCode !== 0) {
-      failure = { kind: 'exit_error', transient: false, message: `Exited with code ${result.exitCode}: ${result.stderrTail.slice(-300)}` };
+    } finally {
+      await access.release();
     }
   }
 
@@ -196,6 +203,21 @@ async function runAttempt(ctx: CoreContext, task: TaskRecord, clone: CloneRecord
     name: clone.name, status, error, exitCode: exit.exitCode, files: diff.files.length, insertions: diff.insertions,
     deletions: diff.deletions, tokens: usage, costUsd, durationMs, checkStatus: check.checkStatus,
   });
+}
+
+/** The endpoints an agent gets: the gateway's with a fresh per-clone token, or the configured ones when it is off. */
+async function modelAccess(ctx: CoreContext, usesModel: boolean, grant: GatewayGrant): Promise<{ providers: ProviderEndpoints; release(): Promise<void> }> {
+  const gateway = ctx.gateway;
+  if (gateway === null || !usesModel) return { providers: ctx.config.providers, release: async () => undefined };
+  const token = await gateway.issueToken(grant);
+  const urls = gateway.baseUrls();
+  const endpoint = (provider: GatewayProvider): ProviderEndpoint => ({ baseUrl: urls[provider], apiKey: token });
+  return {
+    providers: { anthropic: endpoint('anthropic'), openai: endpoint('openai'), gemini: endpoint('gemini'), ollama: endpoint('ollama') },
+    async release() {
+      await gateway.revokeToken(token).catch((err: unknown) => ctx.log.warn({ err, clone: grant.cloneId }, 'revoking the gateway token failed'));
+    },
+  };
 }
 
 async function requeue(ctx: CoreContext, task: TaskRecord, clone: CloneRecord, outcome: ClonePatch,

@@ -1,6 +1,7 @@
 // The services the orchestration code needs, built once by the composition root (main/).
 import type { Logger } from 'pino';
 import type { KageConfig } from '../config/config.js';
+import type { GatewayGrant, GatewayProvider } from '../domain/index.js';
 import type { AgentRegistry } from '../agents/registry.js';
 import type { EventLog } from '../events/event-log.js';
 import type { CloneQueue } from '../queue/clone-queue.js';
@@ -17,6 +18,15 @@ export interface RunningClone {
   stopReason: StopReason | null;
 }
 
+/** The LLM gateway as the clone runner sees it (src/gateway/ builds it; main/ hands it over). */
+export interface CloneGateway {
+  /** Base URL per provider, in the form each provider's variable takes. */
+  baseUrls(): Record<GatewayProvider, string>;
+  /** A fresh token that stands for the clone: it goes to the agent as its API key, in place of the real one. */
+  issueToken(grant: GatewayGrant): Promise<string>;
+  revokeToken(token: string): Promise<void>;
+}
+
 export interface CoreContext {
   config: KageConfig;
   store: PgStore;
@@ -29,6 +39,8 @@ export interface CoreContext {
   log: Logger;
   /** `<hostname>:<pid>:<random>`; recorded on clones this process runs. */
   workerId: string;
+  /** Every clone's model traffic goes through it; null when the gateway is off (agents get the real endpoints and keys). */
+  gateway: CloneGateway | null;
   /** Clones whose agent this process is running now, by clone id. */
   running: Map<string, RunningClone>;
 }

@@ -26,6 +26,11 @@ export const ERROR_CODES = {
   KAGE_BODY_TOO_LARGE: { http: 413, summary: 'The request body is larger than the server accepts' },
   KAGE_UNSUPPORTED_MEDIA_TYPE: { http: 415, summary: 'The request body has a content type the endpoint does not accept' },
   KAGE_BAD_REQUEST: { http: 400, summary: 'The request is malformed' },
+  KAGE_SECRET_NOT_FOUND: { http: 404, summary: 'No secret has this name' },
+  KAGE_SECRET_INVALID_NAME: { http: 422, summary: 'A secret name must be 1-128 letters, digits, `_`, `.`, `/` or `-`' },
+  KAGE_SECRET_KEY_MISMATCH: { http: 500, summary: 'The master key does not match the one the secrets were stored with' },
+  KAGE_SECRET_INTEGRITY: { http: 500, summary: 'A stored secret failed its integrity check: the row was altered, corrupted or copied under another name' },
+  KAGE_SECRET_KEY_FILE_UNSAFE: { http: 500, summary: 'The master key file is readable by group or others, or is not a key' },
   KAGE_INTERNAL: { http: 500, summary: 'An unexpected error; the server log has the details under the request id' },
 } as const;
 

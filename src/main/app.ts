@@ -9,9 +9,11 @@ import { createAgentRegistry, type AgentRegistry } from '../agents/registry.js';
 import type { CoreContext } from '../core/context.js';
 import { createTaskService, type TaskService } from '../core/task-service.js';
 import { createWorkerRuntime, type WorkerRuntime } from '../core/runtime.js';
-import { createEventLog } from '../events/event-log.js';
+import { createEventLog, type EventLog } from '../events/event-log.js';
+import { createGateway, type Gateway, type GatewayStore } from '../gateway/index.js';
 import { CloneQueue } from '../queue/clone-queue.js';
 import { ensureEmbeddedPostgres } from '../store/embedded-postgres.js';
+import { PgGatewayStore } from '../store/gateway-store.js';
 import { PgStore } from '../store/pg-store.js';
 import { createRepoHeads } from '../workspace/repo-heads.js';
 import { createWorktreeManager } from '../workspace/worktrees.js';
@@ -25,6 +27,11 @@ export interface Kage {
 }
 
 export interface KageOptions {
+  /**
+   * Start the LLM gateway for the clones this process runs (default: when the queue starts and
+   * `gateway.enabled`). Read-only commands run no clones and skip it.
+   */
+  gateway?: boolean;
   /** Start the queue (needed to create tasks or run workers). Read-only commands skip it. */
   queue?: boolean;
   agents?: AgentRegistry;
@@ -43,13 +50,21 @@ export async function createKage(config: KageConfig, opts: KageOptions = {}): Pr
   const url = await resolveDatabaseUrl(config, log);
   const store = new PgStore(url);
   await store.migrate();
+  const events = createEventLog(store, { onError: (err) => log.error({ err }, 'storing events failed') });
+  const gateway = (opts.gateway ?? opts.queue !== false) && config.gateway.enabled
+    ? await startGateway(config, new PgGatewayStore(store.pool), events, log).catch(async (err: unknown) => {
+      await store.close();
+      throw err;
+    })
+    : null;
   const queue = new CloneQueue(url);
   if (opts.queue !== false) await queue.start();
   const ctx: CoreContext = {
     config,
     store,
     queue,
-    events: createEventLog(store, { onError: (err) => log.error({ err }, 'storing events failed') }),
+    events,
+    gateway,
     agents: opts.agents ?? createAgentRegistry(),
     worktrees: createWorktreeManager({ root: join(config.home, 'worktrees') }),
     repos: createRepoHeads(),
@@ -68,9 +83,26 @@ export async function createKage(config: KageConfig, opts: KageOptions = {}): Pr
       if (closed) return;
       closed = true;
       await runtime.stop();
+      await gateway?.close();
       await ctx.repos.close();
       await ctx.events.flush();
       await store.close();
     },
   };
+}
+
+/** The gateway with the configured upstreams, each metered request also an event on its task. */
+export function startGateway(config: KageConfig, store: GatewayStore, events: EventLog, log: Logger, port = 0): Promise<Gateway> {
+  return createGateway({
+    upstreams: config.gateway.upstreams,
+    store,
+    log,
+    prices: config.gateway.prices,
+    port,
+    onRequest: (r) => events.emit(r.taskId, r.cloneId, 'gateway_request', {
+      provider: r.provider, model: r.model, method: r.method, path: r.path, status: r.status, stream: r.stream,
+      tokens: { inputTokens: r.inputTokens, outputTokens: r.outputTokens, cacheReadTokens: r.cacheReadTokens, cacheWriteTokens: r.cacheWriteTokens },
+      costUsd: r.costUsd, latencyMs: Math.round(r.latencyMs), ttfbMs: r.ttfbMs === null ? null : Math.round(r.ttfbMs), error: r.error,
+    }),
+  });
 }

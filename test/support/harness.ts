@@ -99,10 +99,11 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the built `kage` CLI to completion. */
-export function kageCli(args: string[], env: Record<string, string>, opts: { cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+/** Runs the built `kage` CLI to completion; `input`, when given, is written to its stdin, which is then closed. */
+export function kageCli(args: string[], env: Record<string, string>,
+  opts: { cwd?: string; timeoutMs?: number; input?: string } = {}): Promise<CliResult> {
   return new Promise((resolveRun) => {
-    execFile(process.execPath, [CLI, ...args], {
+    const child = execFile(process.execPath, [CLI, ...args], {
       cwd: opts.cwd ?? ROOT,
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', KAGE_LOG_LEVEL: 'warn', ...env },
       timeout: opts.timeoutMs ?? 50_000,
@@ -111,6 +112,7 @@ export function kageCli(args: string[], env: Record<string, string>, opts: { cwd
       const code = err ? ((err as { code?: unknown }).code as number | null) ?? 1 : 0;
       resolveRun({ code: typeof code === 'number' ? code : 1, stdout, stderr });
     });
+    if (opts.input !== undefined) child.stdin!.end(opts.input);
   });
 }
 

@@ -1,6 +1,7 @@
 // The HTTP side every provider shares: one streaming POST bounded by the request timeout, and an error
 // answer turned into a ProviderError carrying the status, its error kind and the API's own message.
 import { errorKindForStatus } from '../claude-stream-parser.js';
+import { unreachable } from './connect.js';
 import { isObject, parseObject, type Json } from './json.js';
 import { ProviderError } from './provider.js';
 
@@ -29,6 +30,12 @@ export async function postForStream(post: StreamPost): Promise<ReadableStream<Ui
 
 export async function httpError(label: string, response: Response): Promise<ProviderError> {
   const status = response.status;
+  // kage's gateway could not connect to the real endpoint: the same permanent failure as without the gateway.
+  const upstream = response.headers.get('x-kage-upstream');
+  if (status === 502 && response.headers.get('x-kage-gateway-error') === 'upstream-unreachable' && upstream !== null) {
+    await response.body?.cancel().catch(() => undefined);
+    return unreachable(label, upstream, `${response.headers.get('x-kage-upstream-error') || 'no connection'} (through kage's gateway)`);
+  }
   const body = await response.text().catch(() => '');
   const detail = errorDetail(body) ?? body.trim().slice(0, MAX_ERROR_BODY_CHARS);
   const retryAfter = status === 429 ? response.headers.get('retry-after') : null;

@@ -98,4 +98,21 @@ describe('createOllamaProvider', () => {
     expect(Date.now() - started).toBeLessThan(1_000);
     expect(await providerFailure(provider(host).chat(request))).toMatchObject({ kind: 'unreachable', message: expect.stringMatching(/^cannot reach Ollama at /) });
   });
+
+  it('sends OLLAMA_API_KEY as a Bearer token, and no authorization header without one', async () => {
+    const { host, server } = await serve((_req, res) => writeNdjson(res, [{ message: { role: 'assistant', content: 'ok' }, done: true }]));
+    await createOllamaProvider({ env: { OLLAMA_HOST: host, OLLAMA_API_KEY: 'kgw_token' }, connectTimeoutMs: 5_000, requestTimeoutMs: 10_000 }).chat(request);
+    await provider(host).chat(request);
+    expect(server.requests.map((r) => r.headers.authorization)).toEqual(['Bearer kgw_token', undefined]);
+  });
+
+  it('reports the real endpoint as unreachable when kage\'s gateway could not connect to it', async () => {
+    const { host } = await serve((_req, res) => {
+      res.writeHead(502, { 'content-type': 'application/json', 'x-kage-gateway-error': 'upstream-unreachable',
+        'x-kage-upstream': 'http://127.0.0.1:9', 'x-kage-upstream-error': 'connect ECONNREFUSED 127.0.0.1:9' });
+      res.end(JSON.stringify({ error: 'kage gateway: cannot reach http://127.0.0.1:9: connect ECONNREFUSED 127.0.0.1:9' }));
+    });
+    expect(await providerFailure(provider(host).chat(request))).toEqual(expect.objectContaining({ kind: 'unreachable',
+      message: 'cannot reach Ollama at http://127.0.0.1:9: connect ECONNREFUSED 127.0.0.1:9 (through kage\'s gateway)' }));
+  });
 });

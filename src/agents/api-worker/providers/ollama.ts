@@ -12,6 +12,9 @@ const LABEL = 'Ollama';
 
 export function createOllamaProvider(options: ProviderOptions): Provider {
   const baseUrl = ollamaBaseUrl(options.env.OLLAMA_HOST);
+  // Ollama's cloud API (and kage's gateway) take OLLAMA_API_KEY as a Bearer token; a local server ignores it.
+  const key = options.env.OLLAMA_API_KEY?.trim() ?? '';
+  const headers: Record<string, string> = key === '' ? {} : { authorization: `Bearer ${key}` };
   let callCount = 0;
 
   async function chat(request: ChatRequest): Promise<ChatTurn> {
@@ -19,7 +22,7 @@ export function createOllamaProvider(options: ProviderOptions): Provider {
     let done = false;
     try {
       const body = await postForStream({
-        label: LABEL, url: `${baseUrl}/api/chat`, headers: {}, body: requestBody(request), timeoutMs: options.requestTimeoutMs,
+        label: LABEL, url: `${baseUrl}/api/chat`, headers, body: requestBody(request), timeoutMs: options.requestTimeoutMs,
       });
       for await (const line of streamLines(body)) {
         const chunk = parseChunk(line);

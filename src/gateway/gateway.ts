@@ -1,0 +1,254 @@
+// The LLM gateway: a loopback HTTP server between every clone and its model provider. It authenticates the
+// clone by its per-clone token, runs the pre-forward steps (budget, rate limit), forwards to the configured
+// upstream with the real key, streams the answer back as it arrives while reading its usage, and meters
+// each request (store row, then `onRequest`).
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import { GATEWAY_PROVIDERS, KageError, showValue, type GatewayGrant, type GatewayProvider, type GatewayRequestRecord } from '../domain/index.js';
+import { forward } from './forward.js';
+import { createUsageMeter, type UsageMeter } from './meter.js';
+import { createPriceTable, type ModelPrice } from './prices.js';
+import { clientCredential, PROVIDERS, requestedModel, routeOf, type ProviderSpec } from './providers.js';
+import { BodyTooLarge, parseBody, readBody, upstreamHeaders, upstreamUrl } from './request.js';
+import { runSteps, type GatewayStep } from './steps.js';
+import { createTokenRegistry, type GatewayTokenStore } from './tokens.js';
+
+export interface GatewayUpstream {
+  /** Same form as the base URL the provider's clients take (OpenAI with `/v1`); null = the real provider. */
+  baseUrl: string | null;
+  /** The real credential sent upstream; null sends none (a local or mock server). */
+  apiKey: string | null;
+}
+
+/** Where tokens and metered requests are kept (PgGatewayStore); null keeps tokens in memory and stores nothing. */
+export interface GatewayStore extends GatewayTokenStore {
+  insertGatewayRequest(record: GatewayRequestRecord): Promise<void>;
+}
+
+export interface GatewayOptions {
+  upstreams: Partial<Record<GatewayProvider, GatewayUpstream>>;
+  store: GatewayStore | null;
+  log: Logger;
+  /** Added to or replacing the default price table, by model-name prefix. */
+  prices?: Readonly<Record<string, ModelPrice>>;
+  /** Run in order after authentication, before forwarding (budget check, rate-limit wait). */
+  steps?: readonly GatewayStep[];
+  /** Each metered request, after its row is stored (or failed to be). */
+  onRequest?: (record: GatewayRequestRecord) => void;
+  /** Default 127.0.0.1: clones run on this machine, and the port must not be reachable from elsewhere. */
+  host?: string;
+  /** Default 0: a free port. */
+  port?: number;
+  /** Default 64 MiB. */
+  maxBodyBytes?: number;
+  /** Default 10 s: an upstream host that does not answer the connection attempt is unreachable after it. */
+  connectTimeoutMs?: number;
+}
+
+export interface Gateway {
+  /** `http://127.0.0.1:<port>`, no trailing slash. */
+  url: string;
+  port: number;
+  /** The base URL per provider, in the form that provider's variable takes (see providers.ts). */
+  baseUrls(): Record<GatewayProvider, string>;
+  /** A fresh token for a clone to send as its API key. */
+  issueToken(grant: GatewayGrant): Promise<string>;
+  revokeToken(token: string): Promise<void>;
+  /** Stops listening, cuts open requests (and their upstream requests), waits for metering writes. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Set on the gateway's own 502 when nothing could be connected to upstream, with `x-kage-upstream` naming it:
+ * kage's API worker then reports the upstream as unreachable (permanent, no retry), as it would without the
+ * gateway, rather than a provider's passing 502.
+ */
+export const UNREACHABLE_HEADERS = Object.freeze({ error: 'x-kage-gateway-error', upstream: 'x-kage-upstream', reason: 'x-kage-upstream-error' });
+
+function normalizeUpstream(spec: ProviderSpec, upstream: GatewayUpstream | undefined): string {
+  let base = (upstream?.baseUrl ?? spec.defaultUpstream).trim().replace(/\/+$/, '');
+  if (!base.includes('://')) base = `http://${base}`;
+  // Claude Code's convention is without `/v1`; a base URL given with it would lead to `/v1/v1/messages`.
+  if (spec.name === 'anthropic') base = base.replace(/\/v1$/, '');
+  try {
+    const url = new URL(base);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http(s)');
+  } catch {
+    throw new KageError('KAGE_INVALID_CONFIG', `Expected \`gateway.upstreams.${spec.name}.baseUrl\` to be an http(s) URL, got ${showValue(upstream?.baseUrl)}`,
+      { field: `gateway.upstreams.${spec.name}.baseUrl` });
+  }
+  return base;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.headersSent || res.destroyed) return;
+  const text = JSON.stringify(body);
+  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+export async function createGateway(options: GatewayOptions): Promise<Gateway> {
+  const { log, store } = options;
+  const tokens = createTokenRegistry(store);
+  const prices = createPriceTable(options.prices);
+  const steps = options.steps ?? [];
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const upstreams = Object.fromEntries(GATEWAY_PROVIDERS.map((p) => [p, {
+    base: normalizeUpstream(PROVIDERS[p], options.upstreams[p]),
+    apiKey: options.upstreams[p]?.apiKey ?? null,
+  }])) as Record<GatewayProvider, { base: string; apiKey: string | null }>;
+  const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
+  const open = new Set<ServerResponse>();
+  const writes = new Set<Promise<void>>();
+
+  function meter(record: GatewayRequestRecord): void {
+    const write = (store?.insertGatewayRequest(record) ?? Promise.resolve())
+      .catch((err: unknown) => log.error({ err, task: record.taskId, clone: record.cloneId }, 'storing a gateway request failed'))
+      .finally(() => {
+        writes.delete(write);
+        try {
+          options.onRequest?.(record);
+        } catch (err) {
+          log.error({ err }, 'a gateway onRequest listener failed');
+        }
+      });
+    writes.add(write);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const startedAt = new Date();
+    const started = performance.now();
+    const url = new URL(req.url ?? '/', 'http://gateway.invalid');
+    const method = req.method ?? 'GET';
+    const route = routeOf(url.pathname);
+    if (route === null) {
+      if (url.pathname === '/' && (method === 'GET' || method === 'HEAD')) return void res.writeHead(200, { 'content-type': 'text/plain' }).end('kage gateway\n');
+      return sendJson(res, 404, { error: { message: `kage gateway: no provider at ${url.pathname}; use /anthropic, /openai/v1, /gemini or /ollama` } });
+    }
+    const { spec, rest } = route;
+    if ((rest === '' || rest === '/') && (method === 'GET' || method === 'HEAD')) {
+      // Liveness probes; Ollama clients look for this exact text at the root.
+      return void res.writeHead(200, { 'content-type': 'text/plain' }).end(spec.name === 'ollama' ? 'Ollama is running' : 'kage gateway\n');
+    }
+    if (req.headers.upgrade !== undefined) {
+      // Codex tries a WebSocket on GET /responses first and falls back to HTTPS on 426.
+      return sendJson(res, 426, spec.errorBody(426, 'kage gateway: WebSocket transport is not supported; use HTTPS'));
+    }
+    const credential = clientCredential(req.headers, url);
+    const grant = credential === null ? null : await tokens.resolve(credential.token);
+    if (grant === null) {
+      const message = credential === null ? 'kage gateway: no API key; send the clone token kage gave you' : 'kage gateway: the API key is not a live kage clone token';
+      return sendJson(res, 401, spec.errorBody(401, message));
+    }
+
+    let body: Buffer;
+    try {
+      body = await readBody(req, maxBodyBytes);
+    } catch (err) {
+      if (err instanceof BodyTooLarge) return sendJson(res, 413, spec.errorBody(413, `kage gateway: ${err.message}`), { connection: 'close' });
+      if (req.destroyed) return; // the client went away while sending: nothing was forwarded, nothing to meter
+      throw err;
+    }
+    const requestModel = requestedModel(spec.name, rest, parseBody(body, req.headers['content-encoding'] as string | undefined));
+    const base = { ...grant, provider: spec.name, method, path: rest, startedAt };
+    const record = (status: number | null, error: string | null, extra: Partial<GatewayRequestRecord> = {}): GatewayRequestRecord => ({
+      ...base, model: requestModel, status, error, stream: false, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0,
+      cacheWriteTokens: 0, costUsd: 0, latencyMs: performance.now() - started, ttfbMs: null, ...extra,
+    });
+
+    const aborted = new AbortController();
+    res.once('close', () => aborted.abort());
+    const rejection = await runSteps(steps, { grant, provider: spec.name, model: requestModel, method, path: rest, bodyBytes: body.length }, aborted.signal);
+    if (aborted.signal.aborted) return meter(record(null, 'the client disconnected before forwarding'));
+    if (rejection !== null) {
+      sendJson(res, rejection.status, spec.errorBody(rejection.status, rejection.message), rejection.headers);
+      return meter(record(rejection.status, rejection.message));
+    }
+
+    const upstream = upstreams[spec.name];
+    let usageMeter: UsageMeter | null = null;
+    const outcome = await forward({
+      url: upstreamUrl(upstream.base, rest, url),
+      method,
+      headers: upstreamHeaders(req.headers, body.length, upstream.apiKey === null ? {} : spec.upstreamAuth(upstream.apiKey, credential!.bearer)),
+      body,
+      agents,
+      connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+    }, res, {
+      onResponse: (_status, headers) => {
+        usageMeter = createUsageMeter(spec.name, headers['content-type']);
+      },
+      onChunk: (chunk) => usageMeter?.push(chunk),
+    });
+    if (outcome.unreachable) {
+      log.warn({ provider: spec.name, upstream: upstream.base, error: outcome.error }, 'gateway upstream unreachable');
+      sendJson(res, 502, spec.errorBody(502, `kage gateway: ${outcome.error}`), {
+        [UNREACHABLE_HEADERS.error]: 'upstream-unreachable',
+        [UNREACHABLE_HEADERS.upstream]: upstream.base,
+        // Header values must be Latin-1; error texts from the network stack are ASCII, but keep it so.
+        [UNREACHABLE_HEADERS.reason]: (outcome.unreachableReason ?? '').replace(/[^\x20-\x7e]/g, '?'),
+      });
+      return meter(record(res.headersSent ? 502 : null, outcome.error));
+    }
+    const m = usageMeter as UsageMeter | null;
+    const usage = m?.end() ?? null;
+    const counts = usage === null ? {} : {
+      inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, cacheReadTokens: usage.cacheReadTokens, cacheWriteTokens: usage.cacheWriteTokens,
+    };
+    const model = usage?.model ?? requestModel;
+    const error = outcome.error ?? (outcome.status !== null && outcome.status >= 400 ? usage?.error ?? `HTTP ${outcome.status}` : usage?.error ?? null);
+    meter(record(outcome.status, error, {
+      ...counts,
+      model,
+      stream: (m?.streamed ?? false) || rest.includes(':streamGenerateContent'),
+      costUsd: usage === null ? 0 : prices.costUsd(model, usage),
+      ttfbMs: outcome.firstByteAt === null ? null : outcome.firstByteAt - started,
+    }));
+  }
+
+  const server = http.createServer((req, res) => {
+    open.add(res);
+    res.once('close', () => open.delete(res));
+    handle(req, res).catch((err: unknown) => {
+      log.error({ err, path: req.url }, 'gateway request failed');
+      if (!res.headersSent) sendJson(res, 500, { error: { message: `kage gateway: internal error: ${(err as Error).message}` } });
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  let closing: Promise<void> | null = null;
+
+  return {
+    url,
+    port: address.port,
+    baseUrls: () => Object.fromEntries(GATEWAY_PROVIDERS.map((p) => [p, `${url}${PROVIDERS[p].prefix}`])) as Record<GatewayProvider, string>,
+    issueToken: (grant) => tokens.issue(grant),
+    revokeToken: (token) => tokens.revoke(token),
+    close() {
+      closing ??= (async () => {
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        for (const res of open) res.destroy();
+        server.closeAllConnections();
+        await stopped;
+        agents.http.destroy();
+        agents.https.destroy();
+        while (writes.size > 0) await Promise.all([...writes]);
+      })();
+      return closing;
+    },
+  };
+}
