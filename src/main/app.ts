@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import type pg from 'pg';
 import { pino, type Logger } from 'pino';
 import type { KageConfig } from '../config/config.js';
 import { createAgentRegistry, type AgentRegistry } from '../agents/registry.js';
@@ -10,10 +11,11 @@ import type { CoreContext } from '../core/context.js';
 import { createTaskService, type TaskService } from '../core/task-service.js';
 import { createWorkerRuntime, type WorkerRuntime } from '../core/runtime.js';
 import { createEventLog, type EventLog } from '../events/event-log.js';
-import { createGateway, type Gateway, type GatewayStore } from '../gateway/index.js';
+import { createGateway, type Gateway } from '../gateway/index.js';
 import { CloneQueue } from '../queue/clone-queue.js';
 import { ensureEmbeddedPostgres } from '../store/embedded-postgres.js';
 import { PgGatewayStore } from '../store/gateway-store.js';
+import { upstreamsWithSecrets } from './upstream-keys.js';
 import { PgStore } from '../store/pg-store.js';
 import { createRepoHeads } from '../workspace/repo-heads.js';
 import { createWorktreeManager } from '../workspace/worktrees.js';
@@ -52,7 +54,7 @@ export async function createKage(config: KageConfig, opts: KageOptions = {}): Pr
   await store.migrate();
   const events = createEventLog(store, { onError: (err) => log.error({ err }, 'storing events failed') });
   const gateway = (opts.gateway ?? opts.queue !== false) && config.gateway.enabled
-    ? await startGateway(config, new PgGatewayStore(store.pool), events, log).catch(async (err: unknown) => {
+    ? await startGateway(config, store.pool, events, log).catch(async (err: unknown) => {
       await store.close();
       throw err;
     })
@@ -92,10 +94,10 @@ export async function createKage(config: KageConfig, opts: KageOptions = {}): Pr
 }
 
 /** The gateway with the configured upstreams, each metered request also an event on its task. */
-export function startGateway(config: KageConfig, store: GatewayStore, events: EventLog, log: Logger, port = 0): Promise<Gateway> {
+export async function startGateway(config: KageConfig, pool: pg.Pool, events: EventLog, log: Logger, port = 0): Promise<Gateway> {
   return createGateway({
-    upstreams: config.gateway.upstreams,
-    store,
+    upstreams: await upstreamsWithSecrets(config, pool, log),
+    store: new PgGatewayStore(pool),
     log,
     prices: config.gateway.prices,
     port,

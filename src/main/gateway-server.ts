@@ -4,7 +4,6 @@ import { pino, type Logger } from 'pino';
 import type { KageConfig } from '../config/config.js';
 import { createEventLog } from '../events/event-log.js';
 import type { Gateway } from '../gateway/index.js';
-import { PgGatewayStore } from '../store/gateway-store.js';
 import { PgStore } from '../store/pg-store.js';
 import { resolveDatabaseUrl, startGateway } from './app.js';
 
@@ -19,7 +18,7 @@ export async function startGatewayServer(config: KageConfig, opts: { log?: Logge
   try {
     await store.migrate();
     const events = createEventLog(store, { onError: (err) => log.error({ err }, 'storing events failed') });
-    const gateway = await startGateway(config, new PgGatewayStore(store.pool), events, log, opts.port ?? config.gateway.port);
+    const gateway = await startGateway(config, store.pool, events, log, opts.port ?? config.gateway.port);
     return {
       gateway,
       async close() {
