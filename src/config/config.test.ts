@@ -102,3 +102,58 @@ describe('the gateway section', () => {
     expect(() => loadConfig({}, { KAGE_HOME: home, KAGE_CONFIG: file })).toThrow(/gateway\.prices\.gpt-5\.inputUsdPerMillion/);
   });
 });
+
+describe('the budgets section', () => {
+  it('gives each task 50,000 tokens split across its clones, with a warning at 80 % and no USD budget', () => {
+    expect(loadConfig({}, { KAGE_HOME: home }).budgets).toEqual({ taskTokens: 50_000, warningThreshold: 0.8, split: 'split', taskUsd: null });
+  });
+
+  it('honours v1\'s MAX_TOKENS_PER_TASK and TOKEN_WARNING_THRESHOLD, KAGE_TOKEN_BUDGET winning, and 0 as no limit', () => {
+    const v1 = loadConfig({}, { KAGE_HOME: home, MAX_TOKENS_PER_TASK: '9000', TOKEN_WARNING_THRESHOLD: '0.5', KAGE_BUDGET_SPLIT: 'shared', KAGE_USD_BUDGET: '2.5' });
+    expect(v1.budgets).toEqual({ taskTokens: 9000, warningThreshold: 0.5, split: 'shared', taskUsd: 2.5 });
+    expect(loadConfig({}, { KAGE_HOME: home, MAX_TOKENS_PER_TASK: '9000', KAGE_TOKEN_BUDGET: '7000' }).budgets.taskTokens).toBe(7000);
+    expect(loadConfig({}, { KAGE_HOME: home, KAGE_TOKEN_BUDGET: '0' }).budgets.taskTokens).toBeNull();
+  });
+
+  it('reads the file\'s budgets and rejects a bad threshold or split naming the variable', () => {
+    const file = join(home, 'budgets.json');
+    writeFileSync(file, JSON.stringify({ budgets: { taskTokens: 1234, split: 'shared', taskUsd: 1 } }));
+    expect(loadConfig({}, { KAGE_HOME: home, KAGE_CONFIG: file }).budgets).toMatchObject({ taskTokens: 1234, split: 'shared', taskUsd: 1 });
+    expect(() => loadConfig({}, { KAGE_HOME: home, TOKEN_WARNING_THRESHOLD: '80' })).toThrow(/TOKEN_WARNING_THRESHOLD.*80/);
+    expect(() => loadConfig({}, { KAGE_HOME: home, KAGE_BUDGET_SPLIT: 'even' })).toThrow(/KAGE_BUDGET_SPLIT.*even/);
+    expect(() => loadConfig({}, { KAGE_HOME: home, MAX_TOKENS_PER_TASK: '1.5' })).toThrow(/MAX_TOKENS_PER_TASK.*1\.5/);
+  });
+});
+
+describe('the rateLimits section', () => {
+  it('defaults to v1\'s limits and backoff, read from v1\'s variables', () => {
+    const defaults = loadConfig({}, { KAGE_HOME: home }).rateLimits;
+    expect(defaults).toMatchObject({ requestsPerMinute: 50, tokensPerMinute: null, maxWaitMs: 300_000, backoffBaseMs: 1000, backoffMaxMs: 60_000, maxRetries: 5 });
+    expect(defaults.providers.openai).toEqual({ requestsPerMinute: 50, tokensPerMinute: null, maxWaitMs: 300_000 });
+    const env = loadConfig({}, { KAGE_HOME: home, MAX_REQUESTS_PER_MINUTE: '20', RATE_LIMIT_BACKOFF_BASE: '0.5', RATE_LIMIT_BACKOFF_MAX: '10', RATE_LIMIT_MAX_RETRIES: '2' }).rateLimits;
+    expect(env).toMatchObject({ requestsPerMinute: 20, backoffBaseMs: 500, backoffMaxMs: 10_000, maxRetries: 2 });
+    expect(env.providers.anthropic.requestsPerMinute).toBe(20);
+  });
+
+  it('takes per-provider overrides from the file', () => {
+    const file = join(home, 'rate-limits.json');
+    writeFileSync(file, JSON.stringify({ rateLimits: { requestsPerMinute: 30, providers: { anthropic: { requestsPerMinute: 5, tokensPerMinute: 40_000, maxWaitSeconds: 10 } } } }));
+    const limits = loadConfig({}, { KAGE_HOME: home, KAGE_CONFIG: file }).rateLimits;
+    expect(limits.providers.anthropic).toEqual({ requestsPerMinute: 5, tokensPerMinute: 40_000, maxWaitMs: 10_000 });
+    expect(limits.providers.gemini.requestsPerMinute).toBe(30);
+  });
+
+  it('names the variable and the value it rejects', () => {
+    expect(() => loadConfig({}, { KAGE_HOME: home, MAX_REQUESTS_PER_MINUTE: '0' })).toThrow(/MAX_REQUESTS_PER_MINUTE.*0/);
+    expect(() => loadConfig({}, { KAGE_HOME: home, RATE_LIMIT_MAX_RETRIES: '1.5' })).toThrow(/RATE_LIMIT_MAX_RETRIES.*1\.5/);
+    expect(() => loadConfig({}, { KAGE_HOME: home, RATE_LIMIT_BACKOFF_BASE: '5', RATE_LIMIT_BACKOFF_MAX: '2' })).toThrow(/RATE_LIMIT_BACKOFF_MAX.*2/);
+  });
+});
+
+describe('rate limits for a local Ollama', () => {
+  it('leaves Ollama unlimited by default and limits it when its own entry says so', () => {
+    const config = loadConfig({ home: '/tmp/kage-rl' }, { MAX_REQUESTS_PER_MINUTE: '20' });
+    expect(config.rateLimits.providers.anthropic.requestsPerMinute).toBe(20);
+    expect(config.rateLimits.providers.ollama.requestsPerMinute).toBe(1_000_000);
+  });
+});

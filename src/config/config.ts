@@ -44,6 +44,28 @@ const priceSchema = z
 
 export type ModelPriceConfig = z.infer<typeof priceSchema>;
 
+const providerRateLimitSchema = z
+  .object({
+    requestsPerMinute: z.number().int().min(1).max(1_000_000).optional(),
+    tokensPerMinute: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).nullable().optional(),
+    maxWaitSeconds: z.number().min(0).max(86_400).optional(),
+  })
+  .strict();
+
+const rateLimitsSchema = providerRateLimitSchema
+  .extend({
+    backoffBaseSeconds: z.number().min(0).max(3600).optional(),
+    backoffMaxSeconds: z.number().min(0).max(3600).optional(),
+    maxRetries: z.number().int().min(0).max(20).optional(),
+    windowSeconds: z.number().min(0.1).max(3600).optional(),
+    providers: z
+      .object({ anthropic: providerRateLimitSchema.optional(), openai: providerRateLimitSchema.optional(),
+        gemini: providerRateLimitSchema.optional(), ollama: providerRateLimitSchema.optional() })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
 const fileSchema = z
   .object({
     databaseUrl: z.string().min(1).optional(),
@@ -69,6 +91,16 @@ const fileSchema = z
       .strict()
       .optional(),
     agentsDir: z.string().min(1).optional(),
+    budgets: z
+      .object({
+        taskTokens: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+        warningThreshold: z.number().gt(0).max(1).optional(),
+        split: z.enum(['split', 'shared']).optional(),
+        taskUsd: z.number().min(0).max(1_000_000).nullable().optional(),
+      })
+      .strict()
+      .optional(),
+    rateLimits: rateLimitsSchema.optional(),
     server: z
       .object({
         host: z.string().min(1).optional(),
@@ -113,6 +145,8 @@ export interface KageConfig {
   /** Model endpoints and keys the agents use; the environment's variables win over the file's `providers`. */
   providers: ProviderEndpoints;
   gateway: GatewayConfig;
+  budgets: BudgetConfig;
+  rateLimits: RateLimitConfig;
   /** Where `kage agents install` puts the pinned agent CLIs (KAGE_AGENTS_DIR; default a per-user cache). */
   agentsDir: string;
   server: ServerConfig;
@@ -167,6 +201,44 @@ export interface GatewayConfig {
   upstreams: ProviderEndpoints;
   /** Price entries by model-name prefix, added to or replacing the gateway's defaults. */
   prices: Record<string, ModelPriceConfig>;
+}
+
+/** Per-task budgets the gateway enforces (src/gateway/budget.ts). */
+export interface BudgetConfig {
+  /** Tokens per task when the task names no `tokenBudget` (KAGE_TOKEN_BUDGET, v1's MAX_TOKENS_PER_TASK); null: none. */
+  taskTokens: number | null;
+  /** Fraction of a budget at which a `budget_warning` event is emitted (TOKEN_WARNING_THRESHOLD). */
+  warningThreshold: number;
+  /** `split`: each clone gets an equal share of the task's budget; `shared`: the clones draw on one pool. */
+  split: 'split' | 'shared';
+  /** USD per task (KAGE_USD_BUDGET), split or shared the same way; null: none. */
+  taskUsd: number | null;
+}
+
+/** One provider's limits in the gateway (src/gateway/rate-limit.ts). */
+export interface ProviderRateLimitConfig {
+  /** Requests per minute (MAX_REQUESTS_PER_MINUTE, default 50). */
+  requestsPerMinute: number;
+  /** Tokens per minute, as metered (KAGE_TOKENS_PER_MINUTE); null: no token limit. */
+  tokensPerMinute: number | null;
+  /** Longest a request waits for its turn before the gateway answers 429 (KAGE_RATE_LIMIT_MAX_WAIT, default 300 s). */
+  maxWaitMs: number;
+}
+
+/** Rate limits and upstream retries of the gateway: defaults, and overrides per provider from the file. */
+export interface RateLimitConfig extends ProviderRateLimitConfig {
+  providers: Record<keyof ProviderEndpoints, ProviderRateLimitConfig>;
+  /** First backoff of an upstream 429/503/529 retry (RATE_LIMIT_BACKOFF_BASE, default 1 s). */
+  backoffBaseMs: number;
+  /** Longest backoff, and longest `Retry-After` still waited for (RATE_LIMIT_BACKOFF_MAX, default 60 s). */
+  backoffMaxMs: number;
+  /** Retries of one request upstream (RATE_LIMIT_MAX_RETRIES, default 5; 0: none). */
+  maxRetries: number;
+  /**
+   * The sliding window the limits are counted in (file only, default 60 s): a shorter one scales them
+   * (40 per minute over 3 s is 2 per 3 s), so that tests see many windows quickly.
+   */
+  windowMs: number;
 }
 
 /** Flags a command may pass; each overrides the environment and the file. */
@@ -285,6 +357,66 @@ function gatewayFrom(env: NodeJS.ProcessEnv, file: FileConfig, providers: Provid
   };
 }
 
+function budgetsFrom(env: NodeJS.ProcessEnv, file: FileConfig): BudgetConfig {
+  const tokensVar = envString(env, 'KAGE_TOKEN_BUDGET') !== undefined ? 'KAGE_TOKEN_BUDGET' : 'MAX_TOKENS_PER_TASK';
+  const tokens = envNumber(env, tokensVar) ?? file.budgets?.taskTokens ?? 50_000;
+  if (!Number.isInteger(tokens) || tokens < 0) {
+    throw new KageError('KAGE_INVALID_CONFIG', `Expected \`${tokensVar}\` to be a whole number of tokens (0 for none), got ${showValue(tokens)}`, { field: tokensVar });
+  }
+  const threshold = envNumber(env, 'TOKEN_WARNING_THRESHOLD') ?? file.budgets?.warningThreshold ?? 0.8;
+  if (!(threshold > 0 && threshold <= 1)) {
+    throw new KageError('KAGE_INVALID_CONFIG', `Expected \`TOKEN_WARNING_THRESHOLD\` above 0 and at most 1, got ${showValue(threshold)}`, { field: 'TOKEN_WARNING_THRESHOLD' });
+  }
+  const split = envString(env, 'KAGE_BUDGET_SPLIT') ?? file.budgets?.split ?? 'split';
+  if (split !== 'split' && split !== 'shared') {
+    throw new KageError('KAGE_INVALID_CONFIG', `Expected \`KAGE_BUDGET_SPLIT\` to be split or shared, got ${showValue(split)}`, { field: 'KAGE_BUDGET_SPLIT' });
+  }
+  const usd = envNumber(env, 'KAGE_USD_BUDGET') ?? file.budgets?.taskUsd ?? null;
+  if (usd !== null && usd < 0) {
+    throw new KageError('KAGE_INVALID_CONFIG', `Expected \`KAGE_USD_BUDGET\` to be at least 0, got ${showValue(usd)}`, { field: 'KAGE_USD_BUDGET' });
+  }
+  return { taskTokens: tokens === 0 ? null : tokens, warningThreshold: threshold, split, taskUsd: usd === 0 ? null : usd };
+}
+
+/** The largest accepted limit, used as "no limit". */
+const UNLIMITED_REQUESTS_PER_MINUTE = 1_000_000;
+
+function rateLimitsFrom(env: NodeJS.ProcessEnv, file: FileConfig): RateLimitConfig {
+  const own = file.rateLimits;
+  const checked = (name: string, value: number, min: number, max: number, integer: boolean): number => {
+    if ((integer && !Number.isInteger(value)) || value < min || value > max) {
+      throw new KageError('KAGE_INVALID_CONFIG', `Expected \`${name}\` between ${min} and ${max}, got ${showValue(value)}`, { field: name });
+    }
+    return value;
+  };
+  const tokens = envNumber(env, 'KAGE_TOKENS_PER_MINUTE') ?? own?.tokensPerMinute ?? null;
+  const defaults: ProviderRateLimitConfig = {
+    requestsPerMinute: checked('MAX_REQUESTS_PER_MINUTE', envNumber(env, 'MAX_REQUESTS_PER_MINUTE') ?? own?.requestsPerMinute ?? 50, 1, 1_000_000, true),
+    tokensPerMinute: tokens === null || tokens === 0 ? null : checked('KAGE_TOKENS_PER_MINUTE', tokens, 1, Number.MAX_SAFE_INTEGER, true),
+    maxWaitMs: Math.round(checked('KAGE_RATE_LIMIT_MAX_WAIT', envNumber(env, 'KAGE_RATE_LIMIT_MAX_WAIT') ?? own?.maxWaitSeconds ?? 300, 0, 86_400, false) * 1000),
+  };
+  // The file's per-provider entries override the defaults, environment included: they are the more specific.
+  const provider = (name: keyof ProviderEndpoints): ProviderRateLimitConfig => {
+    const o = own?.providers?.[name];
+    return {
+      // A local Ollama has no provider quota to protect: it is unlimited unless its own entry sets a limit.
+      requestsPerMinute: o?.requestsPerMinute ?? (name === 'ollama' ? UNLIMITED_REQUESTS_PER_MINUTE : defaults.requestsPerMinute),
+      tokensPerMinute: o?.tokensPerMinute === undefined ? defaults.tokensPerMinute : o.tokensPerMinute,
+      maxWaitMs: o?.maxWaitSeconds === undefined ? defaults.maxWaitMs : Math.round(o.maxWaitSeconds * 1000),
+    };
+  };
+  const baseS = checked('RATE_LIMIT_BACKOFF_BASE', envNumber(env, 'RATE_LIMIT_BACKOFF_BASE') ?? own?.backoffBaseSeconds ?? 1, 0, 3600, false);
+  const maxS = checked('RATE_LIMIT_BACKOFF_MAX', envNumber(env, 'RATE_LIMIT_BACKOFF_MAX') ?? own?.backoffMaxSeconds ?? 60, baseS, 3600, false);
+  return {
+    ...defaults,
+    providers: { anthropic: provider('anthropic'), openai: provider('openai'), gemini: provider('gemini'), ollama: provider('ollama') },
+    backoffBaseMs: Math.round(baseS * 1000),
+    backoffMaxMs: Math.round(maxS * 1000),
+    maxRetries: checked('RATE_LIMIT_MAX_RETRIES', envNumber(env, 'RATE_LIMIT_MAX_RETRIES') ?? own?.maxRetries ?? 5, 0, 20, true),
+    windowMs: Math.round((own?.windowSeconds ?? 60) * 1000),
+  };
+}
+
 /** Builds the one configuration object; `env` defaults to the process environment. */
 export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): KageConfig {
   const home = resolve(overrides.home ?? envString(env, 'KAGE_HOME') ?? join(homedir(), '.kage'));
@@ -334,6 +466,8 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     agents: file.agents ?? {},
     providers,
     gateway: gatewayFrom(env, file, providers),
+    budgets: budgetsFrom(env, file),
+    rateLimits: rateLimitsFrom(env, file),
     agentsDir: resolve(envString(env, 'KAGE_AGENTS_DIR') ?? file.agentsDir
       ?? join(envString(env, 'XDG_CACHE_HOME') ?? join(homedir(), '.cache'), 'kage', 'agents')),
     server: {

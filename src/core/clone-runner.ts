@@ -151,6 +151,8 @@ async function runAttempt(ctx: CoreContext, task: TaskRecord, clone: CloneRecord
       if (failure.kind === 'none' && result.exitCode !== 0) {
         failure = { kind: 'exit_error', transient: false, message: `Exited with code ${result.exitCode}: ${result.stderrTail.slice(-300)}` };
       }
+      // Whether the CLI gave up on the gateway's refusal by itself or was stopped, the budget is why it ended.
+      if (running.stopReason === 'budget') failure = { kind: 'budget', transient: false, message: running.stopMessage ?? 'Budget exhausted' };
     } finally {
       await access.release();
     }
@@ -203,6 +205,24 @@ async function runAttempt(ctx: CoreContext, task: TaskRecord, clone: CloneRecord
     name: clone.name, status, error, exitCode: exit.exitCode, files: diff.files.length, insertions: diff.insertions,
     deletions: diff.deletions, tokens: usage, costUsd, durationMs, checkStatus: check.checkStatus,
   });
+}
+
+/** How long a clone whose budget is spent may take to show the gateway's error and exit before it is stopped. */
+export const BUDGET_STOP_GRACE_MS = 3000;
+
+/**
+ * Called when the gateway first refuses a clone's request for its budget: the clone ends `budget_exceeded`
+ * with its work so far committed. The CLI gets the grace to print the error and exit on its own (most give
+ * up on a 402); one that retries or carries on is stopped like a cancelled one.
+ */
+export function stopCloneOverBudget(ctx: CoreContext, cloneId: string, message: string): void {
+  const running = ctx.running.get(cloneId);
+  if (running === undefined || running.stopReason !== null) return;
+  running.stopReason = 'budget';
+  running.stopMessage = message;
+  setTimeout(() => {
+    if (ctx.running.get(cloneId) === running) running.controller.abort();
+  }, BUDGET_STOP_GRACE_MS).unref();
 }
 
 /** The endpoints an agent gets: the gateway's with a fresh per-clone token, or the configured ones when it is off. */

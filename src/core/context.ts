@@ -10,12 +10,20 @@ import type { RepoHeads } from '../workspace/repo-heads.js';
 import type { WorktreeManager } from '../workspace/worktrees.js';
 
 /** Why a running clone's process is being stopped by this process. */
-export type StopReason = 'cancel' | 'shutdown';
+export type StopReason =
+  /** The user cancelled the clone or its task. */
+  | 'cancel'
+  /** This process is stopping; the attempt goes back to the queue. */
+  | 'shutdown'
+  /** The gateway refused the clone's request because its token or USD budget is spent. */
+  | 'budget';
 
 export interface RunningClone {
   taskId: string;
   controller: AbortController;
   stopReason: StopReason | null;
+  /** Why, in words, when the reason carries one (the gateway's budget message). */
+  stopMessage?: string;
 }
 
 /** The LLM gateway as the clone runner sees it (src/gateway/ builds it; main/ hands it over). */

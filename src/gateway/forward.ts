@@ -20,6 +20,11 @@ export interface ForwardHooks {
   onResponse(status: number, headers: IncomingHttpHeaders): void;
   /** One body chunk, exactly as it goes to the client. */
   onChunk(chunk: Buffer): void;
+  /**
+   * Asked first when the upstream answers: true keeps the answer from the client (its body is read and
+   * dropped, so the connection can be reused) and reports it as `held`, for the gateway to retry.
+   */
+  hold?(status: number, headers: IncomingHttpHeaders): boolean;
 }
 
 export interface ForwardOutcome {
@@ -33,6 +38,8 @@ export interface ForwardOutcome {
   error: string | null;
   /** Why the upstream could not be reached (`connect ECONNREFUSED 127.0.0.1:9`), when it could not. */
   unreachableReason: string | null;
+  /** The answer `hold` kept back; the client has been sent nothing. */
+  held: { status: number; headers: IncomingHttpHeaders } | null;
 }
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and those the gateway sets itself; never copied across. */
@@ -51,7 +58,7 @@ function responseHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
 
 export function forward(request: UpstreamRequest, res: ServerResponse, hooks: ForwardHooks): Promise<ForwardOutcome> {
   return new Promise((resolve) => {
-    const outcome: ForwardOutcome = { status: null, firstByteAt: null, unreachable: false, clientClosed: false, error: null, unreachableReason: null };
+    const outcome: ForwardOutcome = { status: null, firstByteAt: null, unreachable: false, clientClosed: false, error: null, unreachableReason: null, held: null };
     let settled = false;
     const finish = (patch: Partial<ForwardOutcome>): void => {
       if (settled) return;
@@ -67,6 +74,13 @@ export function forward(request: UpstreamRequest, res: ServerResponse, hooks: Fo
     }, (answer) => {
       const status = answer.statusCode ?? 502;
       outcome.status = status;
+      if (hooks.hold?.(status, answer.headers) === true) {
+        outcome.held = { status, headers: answer.headers };
+        answer.on('error', () => undefined);
+        answer.on('close', () => finish({}));
+        answer.resume();
+        return;
+      }
       hooks.onResponse(status, answer.headers);
       res.writeHead(status, responseHeaders(answer.headers));
       // Headers now, not with the first chunk: a client waiting on a slow first token sees the answer has begun.
@@ -93,6 +107,7 @@ export function forward(request: UpstreamRequest, res: ServerResponse, hooks: Fo
     });
     upstream.on('error', (err) => {
       if (settled) return;
+      if (outcome.held !== null) return finish({}); // a held answer that broke off is retried all the same
       if (outcome.status === null) {
         return finish({ unreachable: true, unreachableReason: err.message, error: `cannot reach ${request.url.origin}: ${err.message}` });
       }

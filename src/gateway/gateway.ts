@@ -1,19 +1,20 @@
 // The LLM gateway: a loopback HTTP server between every clone and its model provider. It authenticates the
 // clone by its per-clone token, runs the pre-forward steps (budget, rate limit), forwards to the configured
-// upstream with the real key, streams the answer back as it arrives while reading its usage, and meters
-// each request (store row, then `onRequest`).
+// upstream with the real key (again, after a delay, when it answers 429/503/529: retry.ts), streams the
+// answer back as it arrives while reading its usage, and meters each request (store row, then `onRequest`).
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { GATEWAY_PROVIDERS, KageError, showValue, type GatewayGrant, type GatewayProvider, type GatewayRequestRecord } from '../domain/index.js';
-import { forward } from './forward.js';
+import { forward, type ForwardOutcome } from './forward.js';
 import { createUsageMeter, type UsageMeter } from './meter.js';
 import { createPriceTable, type ModelPrice } from './prices.js';
 import { clientCredential, PROVIDERS, requestedModel, routeOf, type ProviderSpec } from './providers.js';
 import { BodyTooLarge, parseBody, readBody, upstreamHeaders, upstreamUrl } from './request.js';
-import { runSteps, type GatewayStep } from './steps.js';
+import { pause, retryDelayMs, type UpstreamRetryOptions } from './retry.js';
+import { runSteps, type GatewayRequestInfo, type GatewayStep } from './steps.js';
 import { createTokenRegistry, type GatewayTokenStore } from './tokens.js';
 
 export interface GatewayUpstream {
@@ -38,6 +39,8 @@ export interface GatewayOptions {
   steps?: readonly GatewayStep[];
   /** Each metered request, after its row is stored (or failed to be). */
   onRequest?: (record: GatewayRequestRecord) => void;
+  /** Each metered request at once, before its row is written, with the request info the steps saw (budget totals). */
+  onMetered?: (record: GatewayRequestRecord, request: GatewayRequestInfo) => void;
   /** Default 127.0.0.1: clones run on this machine, and the port must not be reachable from elsewhere. */
   host?: string;
   /** Default 0: a free port. */
@@ -46,6 +49,8 @@ export interface GatewayOptions {
   maxBodyBytes?: number;
   /** Default 10 s: an upstream host that does not answer the connection attempt is unreachable after it. */
   connectTimeoutMs?: number;
+  /** Upstream 429/503/529 retried before the client has seen a byte (retry.ts); default no retries. */
+  retry?: UpstreamRetryOptions;
 }
 
 export interface Gateway {
@@ -106,7 +111,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const open = new Set<ServerResponse>();
   const writes = new Set<Promise<void>>();
 
-  function meter(record: GatewayRequestRecord): void {
+  function meter(record: GatewayRequestRecord, request: GatewayRequestInfo): void {
+    try {
+      options.onMetered?.(record, request);
+    } catch (err) {
+      log.error({ err }, 'a gateway onMetered listener failed');
+    }
     const write = (store?.insertGatewayRequest(record) ?? Promise.resolve())
       .catch((err: unknown) => log.error({ err, task: record.taskId, clone: record.cloneId }, 'storing a gateway request failed'))
       .finally(() => {
@@ -163,28 +173,51 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 
     const aborted = new AbortController();
     res.once('close', () => aborted.abort());
-    const rejection = await runSteps(steps, { grant, provider: spec.name, model: requestModel, method, path: rest, bodyBytes: body.length }, aborted.signal);
-    if (aborted.signal.aborted) return meter(record(null, 'the client disconnected before forwarding'));
+    const info: GatewayRequestInfo = { grant, provider: spec.name, model: requestModel, method, path: rest, bodyBytes: body.length };
+    const rejection = await runSteps(steps, info, aborted.signal);
+    if (aborted.signal.aborted) return meter(record(null, 'the client disconnected before forwarding'), info);
     if (rejection !== null) {
       sendJson(res, rejection.status, spec.errorBody(rejection.status, rejection.message), rejection.headers);
-      return meter(record(rejection.status, rejection.message));
+      return meter(record(rejection.status, rejection.message), info);
     }
 
     const upstream = upstreams[spec.name];
     let usageMeter: UsageMeter | null = null;
-    const outcome = await forward({
-      url: upstreamUrl(upstream.base, rest, url),
-      method,
-      headers: upstreamHeaders(req.headers, body.length, upstream.apiKey === null ? {} : spec.upstreamAuth(upstream.apiKey, credential!.bearer)),
-      body,
-      agents,
-      connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
-    }, res, {
-      onResponse: (_status, headers) => {
-        usageMeter = createUsageMeter(spec.name, headers['content-type']);
-      },
-      onChunk: (chunk) => usageMeter?.push(chunk),
-    });
+    const retry = options.retry;
+    let outcome: ForwardOutcome;
+    // The whole request again while the client has seen nothing of the answer; the last answer goes through.
+    for (let attempt = 0; ; attempt += 1) {
+      let delayMs: number | null = null;
+      outcome = await forward({
+        url: upstreamUrl(upstream.base, rest, url),
+        method,
+        headers: upstreamHeaders(req.headers, body.length, upstream.apiKey === null ? {} : spec.upstreamAuth(upstream.apiKey, credential!.bearer)),
+        body,
+        agents,
+        connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+      }, res, {
+        hold: (status, headers) => {
+          delayMs = retry === undefined ? null : retryDelayMs(retry, attempt, status, headers['retry-after'], Date.now());
+          return delayMs !== null;
+        },
+        onResponse: (_status, headers) => {
+          usageMeter = createUsageMeter(spec.name, headers['content-type']);
+        },
+        onChunk: (chunk) => usageMeter?.push(chunk),
+      });
+      if (outcome.held === null || retry === undefined || delayMs === null) break;
+      try {
+        retry.onRetry?.(info, { status: outcome.held.status, delayMs, attempt: attempt + 1 });
+      } catch (err) {
+        log.error({ err }, 'a gateway onRetry listener failed');
+      }
+      const limited = (await pause(delayMs, aborted.signal)) ? await retry.beforeRetry?.(info, aborted.signal) ?? null : null;
+      if (aborted.signal.aborted) return meter(record(null, `the client disconnected while a retry after HTTP ${outcome.held.status} waited`), info);
+      if (limited !== null) {
+        sendJson(res, limited.status, spec.errorBody(limited.status, limited.message), limited.headers);
+        return meter(record(limited.status, limited.message), info);
+      }
+    }
     if (outcome.unreachable) {
       log.warn({ provider: spec.name, upstream: upstream.base, error: outcome.error }, 'gateway upstream unreachable');
       sendJson(res, 502, spec.errorBody(502, `kage gateway: ${outcome.error}`), {
@@ -193,7 +226,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         // Header values must be Latin-1; error texts from the network stack are ASCII, but keep it so.
         [UNREACHABLE_HEADERS.reason]: (outcome.unreachableReason ?? '').replace(/[^\x20-\x7e]/g, '?'),
       });
-      return meter(record(res.headersSent ? 502 : null, outcome.error));
+      return meter(record(res.headersSent ? 502 : null, outcome.error), info);
     }
     const m = usageMeter as UsageMeter | null;
     const usage = m?.end() ?? null;
@@ -208,7 +241,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       stream: (m?.streamed ?? false) || rest.includes(':streamGenerateContent'),
       costUsd: usage === null ? 0 : prices.costUsd(model, usage),
       ttfbMs: outcome.firstByteAt === null ? null : outcome.firstByteAt - started,
-    }));
+    }), info);
   }
 
   const server = http.createServer((req, res) => {

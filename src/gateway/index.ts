@@ -3,3 +3,5 @@ export { createGateway, type Gateway, type GatewayOptions, type GatewayStore, ty
 export { DEFAULT_PRICES, createPriceTable, type ModelPrice, type PriceTable } from './prices.js';
 export type { GatewayRejection, GatewayRequestInfo, GatewayStep } from './steps.js';
 export { TOKEN_PREFIX } from './tokens.js';
+export { createRateLimiter, systemClock, type Clock, type RateLimit, type RateLimiter, type RateLimiterOptions, type RateLimitWait } from './rate-limit.js';
+export { RETRY_STATUSES, type GatewayRetry, type RetryPolicy, type UpstreamRetryOptions } from './retry.js';

@@ -8,6 +8,7 @@ import { pino, type Logger } from 'pino';
 import type { KageConfig } from '../config/config.js';
 import { createAgentRegistry, type AgentRegistry } from '../agents/registry.js';
 import type { CoreContext } from '../core/context.js';
+import { stopCloneOverBudget } from '../core/clone-runner.js';
 import { createTaskService, type TaskService } from '../core/task-service.js';
 import { createWorkerRuntime, type WorkerRuntime } from '../core/runtime.js';
 import { createEventLog, type EventLog } from '../events/event-log.js';
@@ -15,6 +16,8 @@ import { createGateway, type Gateway } from '../gateway/index.js';
 import { CloneQueue } from '../queue/clone-queue.js';
 import { ensureEmbeddedPostgres } from '../store/embedded-postgres.js';
 import { PgGatewayStore } from '../store/gateway-store.js';
+import { createKageBudgetGuard } from './budgets.js';
+import { createKageRateLimiter, upstreamRetry } from './rate-limits.js';
 import { upstreamsWithSecrets } from './upstream-keys.js';
 import { PgStore } from '../store/pg-store.js';
 import { createRepoHeads } from '../workspace/repo-heads.js';
@@ -53,8 +56,13 @@ export async function createKage(config: KageConfig, opts: KageOptions = {}): Pr
   const store = new PgStore(url);
   await store.migrate();
   const events = createEventLog(store, { onError: (err) => log.error({ err }, 'storing events failed') });
+  // The gateway exists before the context that knows the running clones; a clone over budget is stopped through it.
+  let context: CoreContext | null = null;
+  const stopClone = (cloneId: string, message: string): void => {
+    if (context !== null) stopCloneOverBudget(context, cloneId, message);
+  };
   const gateway = (opts.gateway ?? opts.queue !== false) && config.gateway.enabled
-    ? await startGateway(config, store.pool, events, log).catch(async (err: unknown) => {
+    ? await startGateway(config, store.pool, events, log, 0, stopClone).catch(async (err: unknown) => {
       await store.close();
       throw err;
     })
@@ -74,6 +82,7 @@ export async function createKage(config: KageConfig, opts: KageOptions = {}): Pr
     workerId: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
     running: new Map(),
   };
+  context = ctx;
   const runtime = createWorkerRuntime(ctx);
   let closed = false;
   return {
@@ -94,13 +103,25 @@ export async function createKage(config: KageConfig, opts: KageOptions = {}): Pr
 }
 
 /** The gateway with the configured upstreams, each metered request also an event on its task. */
-export async function startGateway(config: KageConfig, pool: pg.Pool, events: EventLog, log: Logger, port = 0): Promise<Gateway> {
+export async function startGateway(config: KageConfig, pool: pg.Pool, events: EventLog, log: Logger, port = 0,
+  stopClone: (cloneId: string, message: string) => void = () => undefined): Promise<Gateway> {
+  const store = new PgGatewayStore(pool);
+  // First among the steps: a request it admits is the one it later sees metered (budget.ts).
+  const budget = createKageBudgetGuard(config.budgets, store, events, stopClone);
+  const limits = createKageRateLimiter(config.rateLimits, events);
   return createGateway({
     upstreams: await upstreamsWithSecrets(config, pool, log),
-    store: new PgGatewayStore(pool),
+    store,
     log,
     prices: config.gateway.prices,
     port,
+    // The budget first, so that a request it refuses takes no rate-limit slot.
+    steps: [budget.step, limits.step],
+    onMetered: (record, request) => {
+      budget.onMetered(record, request);
+      limits.onMetered(record, request);
+    },
+    retry: upstreamRetry(config.rateLimits, limits, events),
     onRequest: (r) => events.emit(r.taskId, r.cloneId, 'gateway_request', {
       provider: r.provider, model: r.model, method: r.method, path: r.path, status: r.status, stream: r.stream,
       tokens: { inputTokens: r.inputTokens, outputTokens: r.outputTokens, cacheReadTokens: r.cacheReadTokens, cacheWriteTokens: r.cacheWriteTokens },

@@ -103,7 +103,7 @@ describe('planReply scenarios', () => {
   it('carries the delay of slow and plans hang and errors', () => {
     expect(planReply(request([user('[[mock:slow delayMs=7]]')], [fn('Write', 'file_path', 'content')]), WRITE)).toMatchObject({ kind: 'answer', delayMs: 7, answer: { kind: 'tool' } });
     expect(planReply(request([user('[[mock:hang]]')]), WRITE)).toEqual({ kind: 'hang', scenario: 'hang' });
-    expect(planReply(request([user('[[mock:error503]]')]), WRITE)).toEqual({ kind: 'error', scenario: 'error503', status: 503, message: 'mock 503 error' });
+    expect(planReply(request([user('[[mock:error503]]')]), WRITE)).toEqual({ kind: 'error', scenario: 'error503', status: 503, message: 'mock 503 error', headers: {} });
   });
 
   it('loops with a harmless tool whose arguments change every turn', () => {
@@ -115,6 +115,13 @@ describe('planReply scenarios', () => {
     expect(second.arguments).not.toEqual(first.arguments);
     expect(call(planReply(request([user('[[mock:loop]]')], [fn('glob', 'pattern'), fn('write', 'filePath', 'content')]), WRITE)).name).toBe('glob');
     expect(call(planReply(request([user('[[mock:loop]]')], [fn('Write', 'file_path', 'content')]), WRITE)).name).toBe('Write');
+  });
+
+  it('writes the file first in a loop given one, then loops on the harmless tool', () => {
+    const tools = [fn('Write', 'file_path', 'content'), fn('Bash', 'command')];
+    const first = call(planReply(request([user('[[mock:loop file=progress.txt]]')], tools), WRITE));
+    expect(first).toMatchObject({ name: 'Write', arguments: { file_path: 'progress.txt', content: 'hello from mock\n' } });
+    expect(call(planReply(request([user('[[mock:loop file=progress.txt]]'), toolResult()], tools), WRITE)).name).toBe('Bash');
   });
 
   it('answers side calls with side-call usage: a title without tools, JSON for a response schema', () => {

@@ -15,24 +15,38 @@ export type Answer =
 
 export type Plan =
   | { kind: 'answer'; scenario: string; answer: Answer; delayMs: number }
-  | { kind: 'error'; scenario: string; status: number; message: string }
+  | { kind: 'error'; scenario: string; status: number; message: string; headers: Record<string, string> }
   | { kind: 'hang'; scenario: string };
 
 /** OpenCode's title-generation side call: no tools, this system prompt. */
 const TITLE_PROMPT = /You are a title generator/i;
 const TITLE = 'Mock session';
 
-export function planReply(request: ParsedRequest, fallback: Scenario): Plan {
+/**
+ * Counts requests per conversation for `flaky`: returns how many came before this one under `key` (the
+ * marker and the first user text, the same on every turn and retry of one conversation) and counts this one.
+ */
+export type RequestCounter = (key: string) => number;
+
+export function planReply(request: ParsedRequest, fallback: Scenario, counter: RequestCounter = () => 0): Plan {
   let scenario: Scenario;
+  const texts = userTexts(request);
   try {
-    const marker = lastMarker(userTexts(request));
+    const marker = lastMarker(texts);
     scenario = marker === null ? fallback : resolveScenario(marker.name, marker.options);
   } catch (err) {
     if (!(err instanceof ScenarioError)) throw err;
-    return { kind: 'error', scenario: 'invalid', status: 400, message: `mock: ${err.message}` };
+    return { kind: 'error', scenario: 'invalid', status: 400, message: `mock: ${err.message}`, headers: {} };
   }
   const label = scenarioLabel(scenario);
-  if (scenario.name === 'error') return { kind: 'error', scenario: label, status: scenario.status, message: `mock ${scenario.status} error` };
+  if (scenario.name === 'error') {
+    return { kind: 'error', scenario: label, status: scenario.status, message: `mock ${scenario.status} error`,
+      headers: scenario.status === 429 ? { 'retry-after': '1' } : {} };
+  }
+  if (scenario.name === 'flaky' && counter(JSON.stringify([scenario, texts[0] ?? ''])) < scenario.times) {
+    return { kind: 'error', scenario: label, status: scenario.status, message: `mock ${scenario.status} error`,
+      headers: scenario.retryAfter === null ? {} : { 'retry-after': scenario.retryAfter } };
+  }
   if (scenario.name === 'hang') return { kind: 'hang', scenario: label };
   const delayMs = scenario.name === 'slow' ? scenario.delayMs : 0;
   return { kind: 'answer', scenario: label, answer: answerFor(request, scenario), delayMs };
@@ -48,14 +62,16 @@ function answerFor(request: ParsedRequest, scenario: Exclude<Scenario, { name: '
     case 'text':
       return final(scenario.text);
     case 'write':
-    case 'slow': {
+    case 'slow':
+    case 'flaky': {
       if (toolResultPending(request)) return final(`Done. I created ${scenario.file}.`);
       const call = writeCall(request.tools, scenario.file, scenario.content, cwd());
       return call === null ? final(DEFAULT_TEXT) : tool(call);
     }
     case 'loop': {
       const turn = request.messages.reduce((n, m) => n + m.toolResults.length, 0) + 1;
-      const call = loopCall(request.tools, turn, cwd());
+      const write = turn === 1 && scenario.file !== null ? writeCall(request.tools, scenario.file, scenario.content, cwd()) : null;
+      const call = write ?? loopCall(request.tools, turn, cwd());
       return call === null ? final(DEFAULT_TEXT) : tool(call);
     }
   }

@@ -13,8 +13,13 @@ export type Scenario =
   | { name: 'slow'; file: string; content: string; delayMs: number }
   /** Accept the request and never answer, until the client disconnects or the server closes. */
   | { name: 'hang' }
-  /** Never finish: every answer is another tool call. */
-  | { name: 'loop' };
+  /** Never finish: every answer is another tool call; with `file`, the first one creates it (work to keep). */
+  | { name: 'loop'; file: string | null; content: string }
+  /**
+   * Answer the first `times` requests of a conversation with HTTP `status` (with `Retry-After: retryAfter`
+   * seconds when given), then like `write`: an upstream that recovers, for retry tests.
+   */
+  | { name: 'flaky'; status: number; times: number; retryAfter: string | null; file: string; content: string };
 
 export const DEFAULT_FILE = 'hello.txt';
 export const DEFAULT_CONTENT = 'hello from mock\n';
@@ -42,10 +47,14 @@ export function resolveScenario(name: string, options: Readonly<Record<string, s
     case 'text':
       return { name, text: options.text ?? DEFAULT_TEXT };
     case 'hang':
-    case 'loop':
       return { name };
+    case 'loop':
+      return { name, file: options.file === undefined ? null : fileOption(options), content: options.content ?? DEFAULT_CONTENT };
+    case 'flaky':
+      return { name, status: flakyStatus(options), times: countOption(options, 'times', 1), retryAfter: retryAfterOption(options),
+        file: fileOption(options), content: options.content ?? DEFAULT_CONTENT };
     default:
-      throw new ScenarioError(`Unknown mock scenario \`${name}\`; expected write, text, slow, hang, loop or errorNNN`);
+      throw new ScenarioError(`Unknown mock scenario \`${name}\`; expected write, text, slow, hang, loop, flaky or errorNNN`);
   }
 }
 
@@ -66,4 +75,25 @@ function delayOption(options: Readonly<Record<string, string>>): number {
   const delayMs = Number(raw);
   if (!/^\d+$/.test(raw) || delayMs > 600_000) throw new ScenarioError(`Expected \`delayMs\` between 0 and 600000, got ${JSON.stringify(raw)}`);
   return delayMs;
+}
+
+function flakyStatus(options: Readonly<Record<string, string>>): number {
+  const raw = options.status ?? '429';
+  const status = Number(raw);
+  if (!/^\d{3}$/.test(raw) || status < 400 || status > 599) throw new ScenarioError(`Expected \`status\` between 400 and 599, got ${JSON.stringify(raw)}`);
+  return status;
+}
+
+function countOption(options: Readonly<Record<string, string>>, name: string, fallback: number): number {
+  const raw = options[name];
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) > 1000) throw new ScenarioError(`Expected \`${name}\` between 0 and 1000, got ${JSON.stringify(raw)}`);
+  return Number(raw);
+}
+
+function retryAfterOption(options: Readonly<Record<string, string>>): string | null {
+  const raw = options.retryAfter;
+  if (raw === undefined) return null;
+  if (!/^\d+$/.test(raw) || Number(raw) > 3600) throw new ScenarioError(`Expected \`retryAfter\` between 0 and 3600 seconds, got ${JSON.stringify(raw)}`);
+  return raw;
 }

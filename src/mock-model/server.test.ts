@@ -190,3 +190,19 @@ describe('probes and bad requests', () => {
     await expect(startMockModelServer({ scenario: 'nope' })).rejects.toThrow(ScenarioError);
   });
 });
+
+describe('flaky scenario', () => {
+  it('fails the first `times` requests of a conversation with the status and Retry-After, then answers', async () => {
+    const body = PROTOCOLS[0].body('[[mock:flaky status=529 times=2 retryAfter=2]] fix it');
+    for (let i = 0; i < 2; i += 1) {
+      const failed = await postJson(`${server.url}/v1/messages`, body);
+      expect(failed.status).toBe(529);
+      expect(failed.headers.get('retry-after')).toBe('2');
+    }
+    const answered = await postJson(`${server.url}/v1/messages`, body);
+    expect(answered.status).toBe(200);
+    // Another conversation with the same marker starts its own count.
+    const other = await postJson(`${server.url}/v1/messages`, PROTOCOLS[0].body('[[mock:flaky status=529 times=2 retryAfter=2]] another task'));
+    expect(other.status).toBe(529);
+  });
+});

@@ -49,6 +49,12 @@ export async function startMockModelServer(options: MockModelServerOptions = {})
   const fallback = parseScenarioSpec(options.scenario ?? 'write');
   const log = createRequestLog(options.logFile);
   const open = new Set<AbortController>();
+  const conversations = new Map<string, number>();
+  const counter = (key: string): number => {
+    const seen = conversations.get(key) ?? 0;
+    conversations.set(key, seen + 1);
+    return seen;
+  };
 
   async function handle(req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://mock.invalid');
@@ -76,10 +82,10 @@ export async function startMockModelServer(options: MockModelServerOptions = {})
     if (!isObject(record.body)) return sendJson(res, 400, protocol.errorBody(400, 'mock: the request body is not a JSON object'));
     const request = protocol.parse(record.body, url);
     record.model = request.model;
-    const plan = planReply(request, fallback);
+    const plan = planReply(request, fallback, counter);
     record.scenario = plan.scenario;
     if (plan.kind === 'error') {
-      return sendJson(res, plan.status, protocol.errorBody(plan.status, plan.message), plan.status === 429 ? { 'retry-after': '1' } : {});
+      return sendJson(res, plan.status, protocol.errorBody(plan.status, plan.message), plan.headers);
     }
     if (plan.kind === 'hang') {
       // No headers at all: clients see a request that never answers, and their own timeouts must act.

@@ -37,6 +37,12 @@ export class PgGatewayStore {
     }));
   }
 
+  /** The task's own token budget (null: the configured default) and its clone count; null when there is no such task. */
+  async taskBudget(taskId: string): Promise<{ tokenBudget: number | null; clones: number } | null> {
+    const row = (await this.pool.query(sql('select-task-budget'), [taskId])).rows[0];
+    return row ? { tokenBudget: row.token_budget === null ? null : Number(row.token_budget), clones: row.clones } : null;
+  }
+
   /** Totals per clone of one task, and the task's total. */
   async gatewayUsage(taskId: string): Promise<GatewayUsageSummary> {
     const rows = (await this.pool.query(sql('gateway-usage-by-clone'), [taskId])).rows;
