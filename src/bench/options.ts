@@ -2,11 +2,12 @@
 
 /**
  * `core`: task latency against the floor, and memory, through the library; `api`: the HTTP server;
- * `agents`: each agent CLI and API worker against the mock model server, spawned directly and through kage.
+ * `agents`: each agent CLI and API worker against the mock model server, spawned directly and through kage;
+ * `gateway`: streamed model requests to the mock model server, directly and through the LLM gateway.
  */
-export type BenchPart = 'core' | 'api' | 'agents';
+export type BenchPart = 'core' | 'api' | 'agents' | 'gateway';
 
-export const BENCH_PARTS: readonly BenchPart[] = ['core', 'api', 'agents'];
+export const BENCH_PARTS: readonly BenchPart[] = ['core', 'api', 'agents', 'gateway'];
 
 export interface BenchOptions {
   quick: boolean;
@@ -24,6 +25,8 @@ export interface BenchOptions {
   apiTasks: number;
   /** Timed samples per agent, each a direct run and a kage task (after one untimed warm-up of each). */
   agentSamples: number;
+  /** Timed requests per protocol and side through and around the gateway (after an untimed warm-up). */
+  gatewayRequests: number;
   out: string;
   /** Keep the temporary directory (repositories, KAGE_HOME, server) for inspection. */
   keep: boolean;
@@ -50,6 +53,7 @@ export function parseBenchArgs(argv: readonly string[], defaultOut: string): Ben
   let apiTasks: number | null = null;
   let apiRequests: number | null = null;
   let agentSamples: number | null = null;
+  let gatewayRequests: number | null = null;
   let parts: BenchPart[] = [...BENCH_PARTS];
   let out = defaultOut;
   for (let i = 0; i < argv.length; i++) {
@@ -61,6 +65,7 @@ export function parseBenchArgs(argv: readonly string[], defaultOut: string): Ben
     else if (arg === '--api-tasks') apiTasks = positiveInt('--api-tasks', argv[++i]);
     else if (arg === '--api-requests') apiRequests = positiveInt('--api-requests', argv[++i]);
     else if (arg === '--agent-samples') agentSamples = positiveInt('--agent-samples', argv[++i]);
+    else if (arg === '--gateway-requests') gatewayRequests = positiveInt('--gateway-requests', argv[++i]);
     else if (arg === '--only') {
       const raw = argv[++i];
       const part = BENCH_PARTS.find((p) => p === raw);
@@ -68,8 +73,8 @@ export function parseBenchArgs(argv: readonly string[], defaultOut: string): Ben
       parts = [part];
     } else if (arg === '--out') out = argv[++i] ?? out;
     else {
-      throw new Error(`Unknown argument ${JSON.stringify(arg)}; expected --quick, --only core|api|agents, --tasks <n>, --samples <n>, ` +
-        '--api-tasks <n>, --api-requests <n>, --agent-samples <n>, --out <file>, --keep');
+      throw new Error(`Unknown argument ${JSON.stringify(arg)}; expected --quick, --only core|api|agents|gateway, --tasks <n>, ` +
+        '--samples <n>, --api-tasks <n>, --api-requests <n>, --agent-samples <n>, --gateway-requests <n>, --out <file>, --keep');
     }
   }
   const memoryTasks = tasks ?? (quick ? 40 : 1000);
@@ -82,6 +87,7 @@ export function parseBenchArgs(argv: readonly string[], defaultOut: string): Ben
     apiRequests: apiRequests ?? (quick ? 200 : 500),
     apiTasks: apiTasks ?? (quick ? 1000 : 10_000),
     agentSamples: agentSamples ?? (quick ? 2 : 5),
+    gatewayRequests: gatewayRequests ?? (quick ? 300 : 2000),
     out,
     keep,
   };

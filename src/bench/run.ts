@@ -1,6 +1,7 @@
 // `npm run bench`: task latency against the floor for 1, 4 and 8 clones, memory over many tasks, and
 // worktrees left behind (the core part); the HTTP API under load (the api part, in api.ts); each agent CLI
-// directly and through kage (the agents part, in agents.ts). JSON on stdout (and in bench-results.json),
+// directly and through kage (the agents part, in agents.ts); streamed model requests directly and through the
+// LLM gateway (the gateway part, in gateway.ts). JSON on stdout (and in bench-results.json),
 // progress, missed targets and failed runs on stderr.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { loadConfig } from '../config/config.js';
 import { childEnv } from '../core/clone-runner.js';
 import { createKage, type Kage } from '../main/app.js';
 import { measureAgents } from './agents.js';
+import { measureGateway } from './gateway.js';
 import { API_TARGETS, measureApi, type ApiReport } from './api.js';
 import { ensureEmbeddedPostgres, stopEmbeddedPostgres } from '../store/embedded-postgres.js';
 import { runGit } from '../workspace/git.js';
@@ -180,6 +182,16 @@ async function runAgents(opts: BenchOptions, tmp: string, databaseUrl: string): 
     missed: report.failures.map((f) => `agents: ${f}`) };
 }
 
+async function runGateway(opts: BenchOptions): Promise<PartResult> {
+  const report = await measureGateway({ requests: opts.gatewayRequests, progress });
+  const missed = Object.entries(report.results).flatMap(([protocol, r]) => {
+    if (r === null) return [`gateway: no successful ${protocol} request on one side`];
+    return r.pass ? [] : [`MISSED gateway target: ${protocol} adds ${r.added_ms_p50} ms at p50 > ${report.targets.added_ms_p50_max} ms`];
+  });
+  return { fields: { gateway: { ...report, config: { ...report.config, quick: opts.quick } } },
+    missed: [...missed, ...report.failures.map((f) => `gateway: ${f}`)] };
+}
+
 async function main(): Promise<void> {
   const opts = parseBenchArgs(process.argv.slice(2), join(PACKAGE_ROOT, 'bench-results.json'));
   const tmp = mkdtempSync(join(tmpdir(), 'kage-bench-'));
@@ -195,6 +207,7 @@ async function main(): Promise<void> {
     if (opts.parts.includes('core')) parts.push(await runCore(opts, tmp, pg.url, home));
     if (opts.parts.includes('api')) parts.push(await runApi(opts, tmp, pg.url));
     if (opts.parts.includes('agents')) parts.push(await runAgents(opts, tmp, pg.url));
+    if (opts.parts.includes('gateway')) parts.push(await runGateway(opts));
     const result = { machine: { ...info, loadavg_end: loadavg().map((x) => round(x, 2)) }, parts: opts.parts,
       ...Object.assign({}, ...parts.map((p) => p.fields)) as Record<string, unknown> };
     const json = JSON.stringify(result, null, 2);
