@@ -3,7 +3,7 @@
 // PostgreSQL. Nothing here talks to anything but loopback.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTerminalTask, type CloneRecord, type TaskRecord } from '../src/domain/index.js';
 import type { Kage } from '../src/main/app.js';
 import { startMockModelServer, type MockModelServer, type MockRequestRecord } from '../src/mock-model/index.js';
@@ -11,6 +11,7 @@ import { isProcessGroupAlive } from '../src/process/supervisor.js';
 import { PgGatewayStore } from '../src/store/gateway-store.js';
 import { runGit } from '../src/workspace/git.js';
 import { freshDatabase, makeRepo, openKage, waitFor } from './support/harness.js';
+import { mockProviderEnv } from './support/mock-env.js';
 
 const REAL_KEYS = ['sk-mock-anthropic', 'sk-mock-openai', 'mock-gemini-key'];
 
@@ -41,16 +42,7 @@ beforeAll(async () => {
   mock = await startMockModelServer();
   kage = await openKage({
     databaseUrl: await freshDatabase(),
-    env: {
-      KAGE_AGENTS_DIR: inject('agentsDir'),
-      ANTHROPIC_BASE_URL: mock.url,
-      ANTHROPIC_API_KEY: 'sk-mock-anthropic',
-      OPENAI_BASE_URL: `${mock.url}/v1`,
-      OPENAI_API_KEY: 'sk-mock-openai',
-      GOOGLE_GEMINI_BASE_URL: mock.url,
-      GEMINI_API_KEY: 'mock-gemini-key',
-      OLLAMA_HOST: mock.url,
-    },
+    env: mockProviderEnv(mock.url),
   });
   await kage.runtime.start(8);
 });

@@ -1,7 +1,7 @@
 // Budgets enforced live by the gateway, with the genuine CLIs against kage's mock model server whose `loop`
 // scenario calls tools forever: the clone is refused once its token budget is spent, stopped as
 // `budget_exceeded` with its work so far on its branch, and its metered usage stays within one request of it.
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTerminalTask } from '../src/domain/index.js';
 import { countedTokens } from '../src/gateway/budget.js';
 import type { Kage } from '../src/main/app.js';
@@ -9,6 +9,7 @@ import { MOCK_USAGE, startMockModelServer, type MockModelServer } from '../src/m
 import { PgGatewayStore } from '../src/store/gateway-store.js';
 import { runGit } from '../src/workspace/git.js';
 import { freshDatabase, makeRepo, openKage, waitFor } from './support/harness.js';
+import { mockProviderEnv } from './support/mock-env.js';
 
 const BUDGET = 5000;
 
@@ -19,13 +20,7 @@ beforeAll(async () => {
   mock = await startMockModelServer();
   kage = await openKage({
     databaseUrl: await freshDatabase(),
-    env: {
-      KAGE_AGENTS_DIR: inject('agentsDir'),
-      ANTHROPIC_BASE_URL: mock.url,
-      ANTHROPIC_API_KEY: 'sk-mock-anthropic',
-      OPENAI_BASE_URL: `${mock.url}/v1`,
-      OPENAI_API_KEY: 'sk-mock-openai',
-    },
+    env: mockProviderEnv(mock.url),
   });
   await kage.runtime.start(4);
 });

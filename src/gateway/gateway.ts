@@ -4,10 +4,10 @@
 // answer back as it arrives while reading its usage, and meters each request (store row, then `onRequest`).
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { GATEWAY_PROVIDERS, KageError, showValue, type GatewayGrant, type GatewayProvider, type GatewayRequestRecord } from '../domain/index.js';
+import { listenHttp } from '../net/listen.js';
 import { forward, type ForwardOutcome } from './forward.js';
 import { createUsageMeter, type UsageMeter } from './meter.js';
 import { createPriceTable, type ModelPrice } from './prices.js';
@@ -253,21 +253,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       else res.destroy();
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${host}:${address.port}`;
+  const { url, port } = await listenHttp(server, options.host ?? '127.0.0.1', options.port ?? 0);
   let closing: Promise<void> | null = null;
 
   return {
     url,
-    port: address.port,
+    port,
     baseUrls: () => Object.fromEntries(GATEWAY_PROVIDERS.map((p) => [p, `${url}${PROVIDERS[p].prefix}`])) as Record<GatewayProvider, string>,
     issueToken: (grant) => tokens.issue(grant),
     revokeToken: (token) => tokens.revoke(token),

@@ -2,7 +2,7 @@
 // Completions and Responses, Gemini and Ollama, answering each request from a scenario (scenario.ts) with
 // known usage (usage.ts), and logging every request (request-log.ts).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenHttp } from '../net/listen.js';
 import { anthropicProtocol } from './anthropic.js';
 import { isObject } from './conversation.js';
 import { GEMINI_PATH, geminiProtocol } from './gemini.js';
@@ -135,19 +135,11 @@ export async function startMockModelServer(options: MockModelServerOptions = {})
       sendJson(res, status, { error: { type: 'api_error', message: err instanceof Error ? err.message : String(err) } });
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const { url, port } = await listenHttp(server, options.host ?? '127.0.0.1', options.port ?? 0);
 
   return {
-    url: `http://${host}:${address.port}`,
-    port: address.port,
+    url,
+    port,
     requests: () => log.list(),
     clearRequests: () => log.clear(),
     close: async () => {

@@ -1,5 +1,6 @@
 // The PostgreSQL store: tasks, clones, events and workers, with LISTEN/NOTIFY for cross-process wake-ups.
 import pg from 'pg';
+import { inTransaction } from './transaction.js';
 import type { CloneRecord, CloneStatus, EventRecord, TaskRecord, TaskStatus } from '../domain/index.js';
 import { KageError } from '../domain/index.js';
 import { sql } from './sql.js';
@@ -352,18 +353,8 @@ export class PgStore {
     await this.pool.end();
   }
 
-  private async tx<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('begin');
-      const result = await fn(client);
-      await client.query('commit');
-      return result;
-    } catch (err) {
-      await client.query('rollback').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+  private tx<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.pool, fn);
   }
+
 }

@@ -1,6 +1,7 @@
 // The secrets tables: sealed values by name, their metadata, and the audit log. Values arrive sealed
 // (src/secrets) and leave sealed; this module never sees one in clear. Shares pg-store's pool.
 import type pg from 'pg';
+import { inTransaction } from './transaction.js';
 import { sql } from './sql.js';
 
 /** Taken shared by a set and alone by a rotation; numbered after the migration and event locks. */
@@ -70,20 +71,10 @@ export class PgSecretStore implements SecretRows {
   constructor(private readonly pool: pg.Pool) {}
 
   /** Runs `fn` in one transaction: committed when it returns, rolled back when it throws. */
-  async transaction<T>(fn: (tx: SecretTransaction) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('begin');
-      const result = await fn(transactionOn(client));
-      await client.query('commit');
-      return result;
-    } catch (err) {
-      await client.query('rollback').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+  transaction<T>(fn: (tx: SecretTransaction) => Promise<T>): Promise<T> {
+    return inTransaction(this.pool, (client) => fn(transactionOn(client)));
   }
+
 
   async list(): Promise<SecretMetadataRow[]> {
     return (await this.pool.query(sql('list-secrets'))).rows.map(toMetadata);
