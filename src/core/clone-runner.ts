@@ -88,6 +88,7 @@ async function runAttempt(ctx: CoreContext, task: TaskRecord, clone: CloneRecord
     // With the gateway on, the agent gets the gateway's URLs and a token of its own as every key: real keys
     // never reach its environment or HOME, and its model traffic is metered (and later limited) per clone.
     const access = await modelAccess(ctx, adapter.provider !== undefined, { taskId: task.id, cloneId: clone.id });
+    let marked: Promise<unknown> = Promise.resolve();
     try {
       const input: AgentRunInput = {
         prompt: task.description,
@@ -104,7 +105,8 @@ async function runAttempt(ctx: CoreContext, task: TaskRecord, clone: CloneRecord
       };
       const command = adapter.buildCommand(input);
       await preparePrivateHome(home, command.homeFiles);
-      await store.updateClone(clone.id, { status: 'running', worktree: worktree.path, lastEvent: 'agent starting' }, LIVE_STATES);
+      // Stored while the agent starts; awaited before anything else is stored about the clone.
+      marked = store.updateClone(clone.id, { status: 'running', worktree: worktree.path, lastEvent: 'agent starting' }, LIVE_STATES);
       events.emit(task.id, clone.id, 'clone_status', { name: clone.name, status: 'running' });
 
       const parser = adapter.createParser();
@@ -154,13 +156,14 @@ async function runAttempt(ctx: CoreContext, task: TaskRecord, clone: CloneRecord
       // Whether the CLI gave up on the gateway's refusal by itself or was stopped, the budget is why it ended.
       if (running.stopReason === 'budget') failure = { kind: 'budget', transient: false, message: running.stopMessage ?? 'Budget exhausted' };
     } finally {
-      await access.release();
+      await Promise.all([access.release(), marked]);
     }
   }
 
   // Whatever the agent left, succeeded or not, is kept on the clone's branch.
   const { head, diff } = await ctx.worktrees.commitAndDiff(worktree.path,
-    `kage: ${clone.name} attempt ${clone.attempt + 1}\n\n${firstLine(task.description)}`, task.baseCommit, setupPaths);
+    `kage: ${clone.name} attempt ${clone.attempt + 1}\n\n${firstLine(task.description)}`, task.baseCommit, setupPaths,
+    { repo: task.repo, branch: worktree.branch });
   const outcome: ClonePatch = { ...exit, usage, costUsd, durationMs, diff, headCommit: head, pid: null };
 
   if (running.stopReason === 'shutdown') {

@@ -3,9 +3,10 @@
 import { join } from 'node:path';
 import type { CloneRecord, MergeStrategy, TaskRecord, TaskStatus } from '../domain/index.js';
 import { rankClones, type RankedClone } from '../judge/ranking.js';
-import { findConflicts } from '../merge/conflicts.js';
+import { findConflictsMany } from '../merge/conflicts.js';
 import { mergeClone, type MergeResult } from '../merge/merge.js';
-import { deleteBranch, resolveCommit } from '../workspace/git.js';
+import { badRefError, deleteBranch } from '../workspace/git.js';
+import { quickResolver } from '../workspace/repo-heads.js';
 import { mergedBranch } from './branches.js';
 import type { CoreContext } from './context.js';
 
@@ -46,25 +47,20 @@ async function judgeAndMerge(ctx: CoreContext, task: TaskRecord): Promise<void> 
     ranking: ranked.map((r) => ({ name: r.name, rank: r.rank, score: r.score, eligible: r.eligible, reason: r.reason })),
   });
 
-  // The merge checks the best clone against the base itself; the report covers the others meanwhile.
-  const mergesBest = best !== null && task.mergeStrategy !== 'manual';
+  // The report first, all of it with one git process, read before the merge can move the base; the merge
+  // then finds the best clone's answer against the same base tip remembered.
   const changed = clones.filter((c) => c.diff && c.diff.files.length > 0 && c.headCommit);
-  const againstBase = changed.filter((c) => !(mergesBest && c.name === best?.name));
-  // Read before the merge can move the branch; a one-clone task needs no report against the base.
-  const baseTip = againstBase.length > 0 ? await resolveCommit(task.repo, `refs/heads/${task.baseRef}`) : null;
-  const [report, outcome] = await Promise.all([
-    conflictReport(task, changed, againstBase, baseTip, best?.name ?? null),
-    decideMerge(ctx, task, clones, best, ranked),
-  ]);
-  if (mergesBest && best && outcome.checkedAgainstBase) report.vsBase[best.name] = outcome.patch.conflicts;
+  const baseTip = changed.length > 0 ? await branchTip(ctx, task) : null;
+  const report = await conflictReport(task, changed, baseTip, best?.name ?? null);
   events.emit(task.id, null, 'conflict_report', report);
+  const outcome = await decideMerge(ctx, task, clones, best, ranked);
 
   events.emit(task.id, null, 'merge_result', { ...outcome.patch, strategy: task.mergeStrategy });
-  const winner = outcome.patch.mergeStatus === 'merged' ? clones.find((c) => c.name === best?.name) : undefined;
+  const winner = outcome.patch.mergeStatus === 'merged' && !outcome.branchDeleted ? clones.find((c) => c.name === best?.name) : undefined;
   // Whoever sees the task terminal finds every event before `task_finished` stored already.
   await Promise.all([
     events.flush(),
-    // Merged into the base, the winner's branch has nothing left to offer.
+    // Merged into the base, the winner's branch has nothing left to offer (the merge deleted it, usually).
     winner ? deleteBranch(task.repo, winner.branch).catch(() => false) : undefined,
   ]);
   await store.updateTask(task.id, { ...outcome.patch, status: outcome.status, completedAt: new Date() }, ['merging']);
@@ -73,8 +69,8 @@ async function judgeAndMerge(ctx: CoreContext, task: TaskRecord): Promise<void> 
 
 interface MergeDecision {
   status: TaskStatus;
-  /** The merge ran `git merge-tree` of the best clone against the base (its conflicts are in the patch). */
-  checkedAgainstBase?: boolean;
+  /** The merge deleted the best clone's branch. */
+  branchDeleted?: boolean;
   patch: {
     mergeStatus: TaskRecord['mergeStatus'];
     mergeCommit: string | null;
@@ -108,8 +104,8 @@ async function decideMerge(ctx: CoreContext, task: TaskRecord, clones: CloneReco
         mergeMessage: `Strategy manual: nothing merged. Review with \`kage diff ${task.id.slice(0, 8)} ${winner.name}\`, then \`kage merge ${task.id.slice(0, 8)} --clone <name>\`.` },
     };
   }
-  const result = await mergeInto(ctx, task, winner, task.mergeStrategy);
-  return { status: mergeTaskStatus(result), patch: mergePatch(result), checkedAgainstBase: result.status !== 'failed' };
+  const result = await mergeInto(ctx, task, winner, task.mergeStrategy, { deleteMergedBranch: true });
+  return { status: mergeTaskStatus(result), patch: mergePatch(result), branchDeleted: result.branchDeleted === true };
 }
 
 export function mergeTaskStatus(result: MergeResult): TaskStatus {
@@ -131,7 +127,7 @@ export function mergePatch(result: MergeResult): MergeDecision['patch'] {
 
 /** Merges one clone's branch into the task's base branch. */
 export async function mergeInto(ctx: CoreContext, task: TaskRecord, clone: CloneRecord,
-  strategy: Exclude<MergeStrategy, 'manual'>): Promise<MergeResult> {
+  strategy: Exclude<MergeStrategy, 'manual'>, opts: { deleteMergedBranch?: boolean } = {}): Promise<MergeResult> {
   const result = await mergeClone({
     repo: task.repo,
     baseBranch: task.baseRef,
@@ -142,16 +138,25 @@ export async function mergeInto(ctx: CoreContext, task: TaskRecord, clone: Clone
     resultBranch: mergedBranch(task.id),
     tmpRoot: join(ctx.config.home, 'tmp'),
     lockRoot: ctx.worktrees.root,
+    resolve: quickResolver(ctx.repos),
+    deleteMergedBranch: opts.deleteMergedBranch ?? false,
   });
   return result;
 }
 
+/** The base branch's commit now; KAGE_BAD_REF when it is gone. */
+async function branchTip(ctx: CoreContext, task: TaskRecord): Promise<string> {
+  const ref = `refs/heads/${task.baseRef}`;
+  const [tip] = await quickResolver(ctx.repos)(task.repo, [{ name: ref, kind: 'commit' }]);
+  if (!tip) throw badRefError(task.repo, ref);
+  return tip;
+}
+
 /**
- * Conflicts of clones against the base tip, and between changed clones: every pair under `manual` (the
+ * Conflicts of the changed clones against the base tip, and between them: every pair under `manual` (the
  * user chooses), otherwise the best clone against each other one (what merging it would mean for them).
  */
-async function conflictReport(task: TaskRecord, changed: CloneRecord[], againstBase: CloneRecord[], baseTip: string | null,
-  best: string | null) {
+async function conflictReport(task: TaskRecord, changed: CloneRecord[], baseTip: string | null, best: string | null) {
   const pairs: [CloneRecord, CloneRecord][] = [];
   for (let i = 0; i < changed.length; i++) {
     for (let j = i + 1; j < changed.length; j++) {
@@ -160,30 +165,14 @@ async function conflictReport(task: TaskRecord, changed: CloneRecord[], againstB
       if (task.mergeStrategy === 'manual' || a.name === best || b.name === best) pairs.push([a, b]);
     }
   }
-  const [vsBase, pairReports] = await Promise.all([
-    mapLimit(baseTip ? againstBase : [], CONFLICT_CHECKS_AT_ONCE,
-      async (c) => [c.name, (await findConflicts(task.repo, baseTip!, c.headCommit!)).conflicts] as const),
-    mapLimit(pairs, CONFLICT_CHECKS_AT_ONCE,
-      async ([a, b]) => ({ a: a.name, b: b.name, report: await findConflicts(task.repo, a.headCommit!, b.headCommit!) })),
+  const againstBase = baseTip === null ? [] : changed;
+  const reports = await findConflictsMany(task.repo, [
+    ...againstBase.map((c) => [baseTip!, c.headCommit!] as const),
+    ...pairs.map(([a, b]) => [a.headCommit!, b.headCommit!] as const),
   ]);
+  const pairReports = pairs.map(([a, b], i) => ({ a: a.name, b: b.name, report: reports[againstBase.length + i]! }));
   return {
-    vsBase: Object.fromEntries(vsBase) as Record<string, string[]>,
+    vsBase: Object.fromEntries(againstBase.map((c, i) => [c.name, reports[i]!.conflicts])) as Record<string, string[]>,
     pairs: pairReports.filter((p) => !p.report.clean).map((p) => ({ a: p.a, b: p.b, conflicts: p.report.conflicts })),
   };
-}
-
-/** `git merge-tree` runs are independent reads; a few at once keep a many-clone task quick. */
-const CONFLICT_CHECKS_AT_ONCE = 4;
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!);
-    }
-  });
-  await Promise.all(lanes);
-  return results;
 }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type pg from 'pg';
 import { pino, type Logger } from 'pino';
 import type { KageConfig } from '../config/config.js';
+import type { GatewayRequestRecord } from '../domain/index.js';
 import { createAgentRegistry, type AgentRegistry } from '../agents/registry.js';
 import type { CoreContext } from '../core/context.js';
 import { stopCloneOverBudget } from '../core/clone-runner.js';
@@ -19,8 +20,9 @@ import { PgGatewayStore } from '../store/gateway-store.js';
 import { createKageBudgetGuard } from './budgets.js';
 import { createKageRateLimiter, upstreamRetry } from './rate-limits.js';
 import { upstreamsWithSecrets } from './upstream-keys.js';
+import { createUsageReporter } from './usage-events.js';
 import { PgStore } from '../store/pg-store.js';
-import { createRepoHeads } from '../workspace/repo-heads.js';
+import { createRepoHeads, quickResolver } from '../workspace/repo-heads.js';
 import { createWorktreeManager } from '../workspace/worktrees.js';
 
 export interface Kage {
@@ -28,6 +30,8 @@ export interface Kage {
   ctx: CoreContext;
   tasks: TaskService;
   runtime: WorkerRuntime;
+  /** Follows every request this process's gateway meters (none without a gateway); returns the unsubscribe. */
+  onGatewayRequest(listener: (record: GatewayRequestRecord) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -61,14 +65,17 @@ export async function createKage(config: KageConfig, opts: KageOptions = {}): Pr
   const stopClone = (cloneId: string, message: string): void => {
     if (context !== null) stopCloneOverBudget(context, cloneId, message);
   };
+  const gatewayListeners = new Set<(record: GatewayRequestRecord) => void>();
+  const observe = (record: GatewayRequestRecord): void => gatewayListeners.forEach((listener) => listener(record));
   const gateway = (opts.gateway ?? opts.queue !== false) && config.gateway.enabled
-    ? await startGateway(config, store.pool, events, log, 0, stopClone).catch(async (err: unknown) => {
+    ? await startGateway(config, store.pool, events, log, 0, stopClone, observe).catch(async (err: unknown) => {
       await store.close();
       throw err;
     })
     : null;
   const queue = new CloneQueue(url);
   if (opts.queue !== false) await queue.start();
+  const repos = createRepoHeads();
   const ctx: CoreContext = {
     config,
     store,
@@ -76,8 +83,8 @@ export async function createKage(config: KageConfig, opts: KageOptions = {}): Pr
     events,
     gateway,
     agents: opts.agents ?? createAgentRegistry(),
-    worktrees: createWorktreeManager({ root: join(config.home, 'worktrees') }),
-    repos: createRepoHeads(),
+    worktrees: createWorktreeManager({ root: join(config.home, 'worktrees'), resolve: quickResolver(repos) }),
+    repos,
     log,
     workerId: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
     running: new Map(),
@@ -90,6 +97,10 @@ export async function createKage(config: KageConfig, opts: KageOptions = {}): Pr
     ctx,
     tasks: createTaskService(ctx),
     runtime,
+    onGatewayRequest(listener) {
+      gatewayListeners.add(listener);
+      return () => gatewayListeners.delete(listener);
+    },
     async close() {
       if (closed) return;
       closed = true;
@@ -102,14 +113,19 @@ export async function createKage(config: KageConfig, opts: KageOptions = {}): Pr
   };
 }
 
-/** The gateway with the configured upstreams, each metered request also an event on its task. */
+/**
+ * The gateway with the configured upstreams, each metered request also `gateway_request` and `usage` events on
+ * its task and handed to `observe` (the metrics).
+ */
 export async function startGateway(config: KageConfig, pool: pg.Pool, events: EventLog, log: Logger, port = 0,
-  stopClone: (cloneId: string, message: string) => void = () => undefined): Promise<Gateway> {
+  stopClone: (cloneId: string, message: string) => void = () => undefined,
+  observe: (record: GatewayRequestRecord) => void = () => undefined): Promise<Gateway> {
   const store = new PgGatewayStore(pool);
   // First among the steps: a request it admits is the one it later sees metered (budget.ts).
   const budget = createKageBudgetGuard(config.budgets, store, events, stopClone);
   const limits = createKageRateLimiter(config.rateLimits, events);
-  return createGateway({
+  const usage = createUsageReporter(config.budgets, store, events, log);
+  const gateway = await createGateway({
     upstreams: await upstreamsWithSecrets(config, pool, log),
     store,
     log,
@@ -122,10 +138,16 @@ export async function startGateway(config: KageConfig, pool: pg.Pool, events: Ev
       limits.onMetered(record, request);
     },
     retry: upstreamRetry(config.rateLimits, limits, events),
-    onRequest: (r) => events.emit(r.taskId, r.cloneId, 'gateway_request', {
-      provider: r.provider, model: r.model, method: r.method, path: r.path, status: r.status, stream: r.stream,
-      tokens: { inputTokens: r.inputTokens, outputTokens: r.outputTokens, cacheReadTokens: r.cacheReadTokens, cacheWriteTokens: r.cacheWriteTokens },
-      costUsd: r.costUsd, latencyMs: Math.round(r.latencyMs), ttfbMs: r.ttfbMs === null ? null : Math.round(r.ttfbMs), error: r.error,
-    }),
+    onRequest: (r) => {
+      events.emit(r.taskId, r.cloneId, 'gateway_request', {
+        provider: r.provider, model: r.model, method: r.method, path: r.path, status: r.status, stream: r.stream,
+        tokens: { inputTokens: r.inputTokens, outputTokens: r.outputTokens, cacheReadTokens: r.cacheReadTokens, cacheWriteTokens: r.cacheWriteTokens },
+        costUsd: r.costUsd, latencyMs: Math.round(r.latencyMs), ttfbMs: r.ttfbMs === null ? null : Math.round(r.ttfbMs), error: r.error,
+      });
+      usage.onRequest(r);
+      observe(r);
+    },
   });
+  // The usage events of the last requests are read from the store: done before the caller closes it.
+  return { ...gateway, close: () => gateway.close().then(() => usage.idle()) };
 }

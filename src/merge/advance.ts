@@ -6,7 +6,7 @@
 // the result also goes to its own branch rather than losing the newer commits.
 import { lstatSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
-import { COMMIT_CONFIG, checkoutState, runGit } from '../workspace/git.js';
+import { COMMIT_CONFIG, checkoutState, runGit, type CheckoutState } from '../workspace/git.js';
 
 export interface AdvanceInput {
   repo: string;
@@ -21,11 +21,15 @@ export interface AdvanceInput {
   addedFiles?: readonly string[];
   /** The checkout of `baseBranch` (null: none), when the caller looked it up already. */
   checkout?: Promise<string | null>;
+  /** That checkout's state, when the caller asked already (git itself refuses a fast-forward over changes made since). */
+  checkoutState?: Promise<CheckoutState | null>;
+  /** A branch to delete once the base holds its commits, if it still points at `commit`. */
+  dropBranch?: { name: string; commit: string };
 }
 
 export type AdvanceResult =
   /** The base branch points at the merge commit (and its checkout, if any, shows it). */
-  | { kind: 'advanced'; checkout: string | null }
+  | { kind: 'advanced'; checkout: string | null; branchDropped: boolean }
   /** The merge commit is on `resultBranch` only; `reason` says why the base branch was left alone. */
   | { kind: 'to_branch'; reason: string };
 
@@ -75,7 +79,8 @@ export async function advanceBase(input: AdvanceInput): Promise<AdvanceResult> {
   const early = input.checkout ? await input.checkout.catch(() => undefined) : undefined;
   const checkout = early === undefined ? await findCheckout(repo, baseBranch) : early;
   if (checkout !== null) {
-    const state = await checkoutState(checkout);
+    const asked = early === checkout && input.checkoutState ? await input.checkoutState.catch(() => null) : null;
+    const state = asked ?? (await checkoutState(checkout));
     if (state.dirty) {
       return toBranch(input, `the checkout of ${baseBranch} at ${checkout} has uncommitted changes, which kage never touches`);
     }
@@ -89,24 +94,42 @@ export async function advanceBase(input: AdvanceInput): Promise<AdvanceResult> {
     }
     // A fast-forward, because the merge commit's first parent is the tip; git itself refuses to
     // overwrite anything that changed in the checkout since the status check above.
-    const ff = await runGit([...COMMIT_CONFIG, 'merge', '--ff-only', '--no-autostash', '--quiet', mergeCommit], {
-      cwd: checkout,
-      allowFail: true,
-    });
+    // The merged branch goes meanwhile (another ref than the checkout's); it comes back if the fast-forward fails.
+    const [ff, dropped] = await Promise.all([
+      runGit([...COMMIT_CONFIG, 'merge', '--ff-only', '--no-autostash', '--quiet', mergeCommit], { cwd: checkout, allowFail: true }),
+      input.dropBranch ? updateRefs(repo, input.message, [deleteRef(input.dropBranch)]) : false,
+    ]);
     if (ff.code !== 0) {
+      if (dropped && input.dropBranch) await updateRefs(repo, input.message, [createRef(input.dropBranch)]);
       return toBranch(input, `the checkout of ${baseBranch} at ${checkout} could not be fast-forwarded: ${ff.stderr.trim().slice(-500)}`);
     }
-    return { kind: 'advanced', checkout };
+    return { kind: 'advanced', checkout, branchDropped: dropped };
   }
-  // Compare-and-swap: fails instead of discarding commits if the branch moved meanwhile.
-  const cas = await runGit(['update-ref', '-m', input.message, `refs/heads/${baseBranch}`, mergeCommit, baseTip], {
-    cwd: repo,
-    allowFail: true,
-  });
-  if (cas.code !== 0) {
+  // Compare-and-swap: fails instead of discarding commits if the branch moved meanwhile. With a branch to
+  // drop, both in one transaction; should that fail, the swap alone says whether the base moved.
+  const swap = `update refs/heads/${baseBranch}\0${mergeCommit}\0${baseTip}\0`;
+  if (input.dropBranch && (await updateRefs(repo, input.message, [swap, deleteRef(input.dropBranch)]))) {
+    return { kind: 'advanced', checkout: null, branchDropped: true };
+  }
+  if (!(await updateRefs(repo, input.message, [swap]))) {
     return toBranch(input, `${baseBranch} moved while the merge was made`);
   }
-  return { kind: 'advanced', checkout: null };
+  return { kind: 'advanced', checkout: null, branchDropped: false };
+}
+
+/** `git update-ref --stdin -z` instructions, applied all or none; false when git refused them. */
+async function updateRefs(repo: string, message: string, instructions: string[]): Promise<boolean> {
+  const res = await runGit(['update-ref', '-m', message, '--stdin', '-z'], { cwd: repo, input: instructions.join(''), allowFail: true });
+  return res.code === 0;
+}
+
+function deleteRef(branch: { name: string; commit: string }): string {
+  return `delete refs/heads/${branch.name}\0${branch.commit}\0`;
+}
+
+/** Creates the branch again; refused if a branch of that name exists meanwhile. */
+function createRef(branch: { name: string; commit: string }): string {
+  return `create refs/heads/${branch.name}\0${branch.commit}\0`;
 }
 
 /**

@@ -41,19 +41,72 @@ export async function findConflicts(repo: string, ours: string, theirs: string):
   const known = key === null ? undefined : recent.get(key);
   if (known && Date.now() - known.atMs < RECENT_TTL_MS) return copyReport(known.report);
   const args = ['merge-tree', '--write-tree', '--name-only', '--no-messages', '-z', ours, theirs];
-  // Exit 0: clean; 1: conflicted; anything else: git could not merge at all (bad ref, no merge base...).
+  // Exit 0: clean; 1: conflicted, or (without the tree's id first) git could not merge at all, as with
+  // any other code (bad ref, no merge base...).
   const res = await runGit(args, { cwd: repo, allowFail: true });
-  if (res.code !== 0 && res.code !== 1) {
+  if ((res.code !== 0 && res.code !== 1) || !isFullOid(res.stdout.split('\0', 1)[0] ?? '')) {
     throw new KageError('KAGE_GIT_FAILED', `git ${args.join(' ')} failed in ${repo}: ${res.stderr.trim().slice(-2000)}`, {
       details: { args, cwd: repo, code: res.code, stderr: res.stderr },
     });
   }
   const report = parseMergeTree(res.stdout, res.code);
-  if (key !== null) {
-    if (recent.size >= RECENT_MAX) recent.delete(recent.keys().next().value ?? '');
-    recent.set(key, { report: copyReport(report), atMs: Date.now() });
-  }
+  if (key !== null) remember(key, report);
   return report;
+}
+
+/**
+ * Parses `git merge-tree --stdin --write-tree --name-only --no-messages -z` output: per merge
+ * `<1 clean|0 conflicted>\0<tree oid>\0`, one `<path>\0` per conflicted path, then an empty `\0`.
+ * Null when the output does not hold exactly `count` such records.
+ */
+export function parseMergeTreeBatch(output: string, count: number): ConflictReport[] | null {
+  const tokens = output.split('\0');
+  const reports: ConflictReport[] = [];
+  let i = 0;
+  while (reports.length < count) {
+    const status = tokens[i];
+    const tree = tokens[i + 1];
+    if ((status !== '0' && status !== '1') || tree === undefined || !isFullOid(tree)) return null;
+    const paths: string[] = [];
+    for (i += 2; i < tokens.length && tokens[i] !== ''; i++) paths.push(tokens[i]!);
+    if (i >= tokens.length) return null;
+    i++;
+    const clean = status === '1';
+    reports.push({ clean, conflicts: clean ? [] : [...new Set(paths)], tree: clean ? tree : null });
+  }
+  return tokens.slice(i).every((t) => t === '') ? reports : null;
+}
+
+/**
+ * findConflicts for many pairs of full commit ids with one git process (`merge-tree --stdin`), answers in
+ * the order asked. Pairs answered recently come from memory; should the batch fail (a git without
+ * `--stdin`, an unknown commit), each remaining pair is asked on its own, which names the problem.
+ */
+export async function findConflictsMany(repo: string, pairs: readonly (readonly [string, string])[]): Promise<ConflictReport[]> {
+  const results: (ConflictReport | null)[] = pairs.map(([ours, theirs]) => {
+    const known = isFullOid(ours) && isFullOid(theirs) ? recent.get(`${repo}\0${ours}\0${theirs}`) : undefined;
+    return known && Date.now() - known.atMs < RECENT_TTL_MS ? copyReport(known.report) : null;
+  });
+  const missing = pairs.map((pair, i) => ({ pair, i })).filter(({ i, pair }) => results[i] === null && isFullOid(pair[0]) && isFullOid(pair[1]));
+  if (missing.length > 1) {
+    const res = await runGit(['merge-tree', '--stdin', '--write-tree', '--name-only', '--no-messages', '-z'], {
+      cwd: repo,
+      input: missing.map(({ pair }) => `${pair[0]} ${pair[1]}\n`).join(''),
+      allowFail: true,
+    });
+    const reports = res.code === 0 ? parseMergeTreeBatch(res.stdout, missing.length) : null;
+    reports?.forEach((report, k) => {
+      const { pair, i } = missing[k]!;
+      results[i] = report;
+      remember(`${repo}\0${pair[0]}\0${pair[1]}`, report);
+    });
+  }
+  return Promise.all(results.map((r, i) => r ?? findConflicts(repo, pairs[i]![0], pairs[i]![1])));
+}
+
+function remember(key: string, report: ConflictReport): void {
+  if (recent.size >= RECENT_MAX) recent.delete(recent.keys().next().value ?? '');
+  recent.set(key, { report: copyReport(report), atMs: Date.now() });
 }
 
 export interface TreeChanges {

@@ -7,7 +7,7 @@ import { isKageError } from '../domain/index.js';
 import { COMMIT_CONFIG, branchExists, isDirty, resolveCommit, runGit } from '../workspace/git.js';
 import { createWorktreeManager, type WorktreeManager } from '../workspace/worktrees.js';
 import { parseWorktreeList } from './advance.js';
-import { filesChanged, findConflicts, parseMergeTree, parseNameStatus } from './conflicts.js';
+import { filesChanged, findConflicts, findConflictsMany, parseMergeTree, parseMergeTreeBatch, parseNameStatus } from './conflicts.js';
 import { cleanMessage, mergeClone, type MergeCloneInput } from './merge.js';
 
 const TASK_ID = '0badc0de-1111-4222-8333-444455556666';
@@ -130,7 +130,41 @@ describe('findConflicts', () => {
     expect(second).toEqual({ clean: false, conflicts: ['app.txt'], tree: null });
   });
 
+  it('answers many pairs with one process, each as findConflicts would, in the order asked', async () => {
+    const alpha = await makeClone('alpha', (dir) => writeFileSync(join(dir, 'app.txt'), 'line1\nALPHA\nline3\n'));
+    const beta = await makeClone('beta', (dir) => writeFileSync(join(dir, 'app.txt'), 'line1\nBETA\nline3\n'));
+    const gamma = await makeClone('gamma', (dir) => writeFileSync(join(dir, 'feature.txt'), 'feature\n'));
+    writeFileSync(join(repo, 'app.txt'), 'line1\nMAIN\nline3\n');
+    const tip = await commitAll('main edit');
+    const pairs = [[tip, alpha.head], [tip, gamma.head], [alpha.head, beta.head], [beta.head, gamma.head]] as const;
+
+    const many = await findConflictsMany(repo, pairs);
+
+    expect(many.map((r) => r.conflicts)).toEqual([['app.txt'], [], ['app.txt'], []]);
+    expect(many.map((r) => r.clean)).toEqual([false, true, false, true]);
+    // The same answers one by one (the batch remembered them; a fresh repository path asks git again).
+    const single = await Promise.all(pairs.map(([a, b]) => findConflicts(`${repo}/.`, a, b)));
+    expect(single).toEqual(many);
+  });
+
+  it('names the unknown commit when one pair of a batch cannot be merged', async () => {
+    const alpha = await makeClone('alpha', (dir) => writeFileSync(join(dir, 'feature.txt'), 'feature\n'));
+    const missing = 'f'.repeat(40);
+
+    const err = await findConflictsMany(repo, [[base, alpha.head], [base, missing]]).catch((e: unknown) => e);
+
+    expect(isKageError(err, 'KAGE_GIT_FAILED')).toBe(true);
+    expect((err as Error).message).toContain(missing);
+  });
+
   it('parses merge-tree and worktree list output', () => {
+    const tree = 'b'.repeat(40);
+    expect(parseMergeTreeBatch(['1', tree, '', '0', tree, 'x.txt', 'y.txt', '', ''].join('\0'), 2)).toEqual([
+      { clean: true, conflicts: [], tree },
+      { clean: false, conflicts: ['x.txt', 'y.txt'], tree: null },
+    ]);
+    expect(parseMergeTreeBatch(`1\0${tree}\0\0`, 2)).toBeNull();
+    expect(parseMergeTreeBatch(`merge-tree: bad\0`, 1)).toBeNull();
     expect(parseMergeTree(`${'a'.repeat(40)}\0x.txt\0dir/y z.txt\0`, 1)).toEqual({
       clean: false,
       conflicts: ['x.txt', 'dir/y z.txt'],
@@ -312,6 +346,32 @@ describe('mergeClone', () => {
     expect(after.head).toBe(before.head);
     expect(after.status).toBe('');
     expect(existsSync(join(repo, 'feature.txt'))).toBe(false);
+  });
+
+  it('deletes the merged clone branch when asked, with the base checked out or not', async () => {
+    const checkedOut = await makeClone('alpha', (dir) => writeFileSync(join(dir, 'feature.txt'), 'feature\n'));
+    const first = await mergeClone(input(checkedOut.branch, { deleteMergedBranch: true }));
+    expect(first).toMatchObject({ status: 'merged', branchDeleted: true });
+    expect(await branchExists(repo, checkedOut.branch.replace('refs/heads/', ''))).toBe(false);
+    expect(read(join(repo, 'feature.txt'))).toBe('feature\n');
+
+    await git(repo, 'branch', 'release');
+    const elsewhere = await makeClone('beta', (dir) => writeFileSync(join(dir, 'other.txt'), 'other\n'));
+    const second = await mergeClone(input(elsewhere.branch, { baseBranch: 'release', deleteMergedBranch: true }));
+    expect(second).toMatchObject({ status: 'merged', branchDeleted: true });
+    expect(await branchExists(repo, elsewhere.branch)).toBe(false);
+    expect(await git(repo, 'show', `release:other.txt`)).toBe('other');
+  });
+
+  it('keeps the clone branch when the merge only reaches kage/<id>/merged', async () => {
+    const clone = await makeClone('alpha', (dir) => writeFileSync(join(dir, 'feature.txt'), 'feature\n'));
+    writeFileSync(join(repo, 'README.md'), '# uncommitted edit\n');
+
+    const result = await mergeClone(input(clone.branch, { deleteMergedBranch: true }));
+
+    expect(result.status).toBe('merged_to_branch');
+    expect(result.branchDeleted).toBeUndefined();
+    expect(await resolveCommit(repo, clone.branch)).toBe(clone.head);
   });
 
   it('reports a clone with nothing new as failed without changing anything', async () => {

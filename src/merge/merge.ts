@@ -10,10 +10,10 @@ import { realpathSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative } from 'node:path';
 import { isKageError, KageError, showValue } from '../domain/index.js';
-import { badRefError, COMMIT_CONFIG, isAncestor, resolveCommits, resolveObjects, runGit } from '../workspace/git.js';
+import { badRefError, checkoutState, COMMIT_CONFIG, isAncestor, resolveCommits, resolveObjects, runGit, type ObjectResolver } from '../workspace/git.js';
 import { repoLockKey } from '../workspace/repo-lock.js';
 import { withRepoLock } from '../workspace/worktrees.js';
-import { advanceBase, findCheckout } from './advance.js';
+import { advanceBase, findCheckout, type AdvanceInput } from './advance.js';
 import { findConflicts, treeChanges, type ConflictReport, type TreeChanges } from './conflicts.js';
 
 export interface MergeCloneInput {
@@ -33,6 +33,10 @@ export interface MergeCloneInput {
   tmpRoot: string;
   /** Root of the per-repository lock files: the worktree manager's root. Defaults to `tmpRoot`. */
   lockRoot?: string;
+  /** How names become object ids; default one `git cat-file` per merge. */
+  resolve?: ObjectResolver;
+  /** Delete the clone's branch once the base branch holds its commits (status `merged`). */
+  deleteMergedBranch?: boolean;
 }
 
 export type MergeOutcome =
@@ -55,6 +59,8 @@ export interface MergeResult {
   /** Conflicting paths: refused under `auto`, resolved in the clone's favour under `theirs`. */
   conflicts: string[];
   message: string;
+  /** The clone's branch was deleted (asked for with `deleteMergedBranch`, and merged). */
+  branchDeleted?: boolean;
 }
 
 const short = (oid: string): string => oid.slice(0, 12);
@@ -68,11 +74,14 @@ interface BuiltMerge {
 export async function mergeClone(input: MergeCloneInput): Promise<MergeResult> {
   const { repo, baseBranch, cloneBranch } = input;
   const baseRef = `refs/heads/${baseBranch}`;
-  // Which worktree has the base checked out is asked meanwhile: git processes cost milliseconds each.
+  // Which worktree has the base checked out, and its state, are asked meanwhile: git processes cost
+  // milliseconds each. advance.ts asks again under the lock when either failed.
   const checkout = findCheckout(repo, baseBranch);
+  const state = checkout.then((path) => (path === null ? null : checkoutState(path)));
   checkout.catch(() => undefined);
+  state.catch(() => undefined);
   // One lookup for all three; a task base that no longer resolves only drops a note from the message.
-  const [baseTip = null, cloneTip = null, taskBase = null] = await resolveObjects(repo, [
+  const [baseTip = null, cloneTip = null, taskBase = null] = await (input.resolve ?? resolveObjects)(repo, [
     { name: baseRef, kind: 'commit' },
     { name: cloneBranch, kind: 'commit' },
     { name: input.baseCommit, kind: 'commit' },
@@ -105,13 +114,13 @@ export async function mergeClone(input: MergeCloneInput): Promise<MergeResult> {
       if (built === null) {
         return nothing('failed', `Nothing to merge: ${baseBranch} already contains every commit of ${cloneBranch}`);
       }
-      return await withRepoLock(repo, lockRoot, () => advance(input, built, baseTip, report, taskBase, checkout));
+      return await withRepoLock(repo, lockRoot, () => advance(input, built, { baseTip, cloneTip }, report, taskBase, checkout, state));
     }
     // Conflicts, so the clone is no ancestor of the base and `theirs` has something to merge.
     return await withRepoLock(repo, lockRoot, async () => {
       const commit = await mergeInTempWorktree(input, baseTip, cloneTip);
       const built = { commit, changes: await treeChanges(repo, baseTip, commit) };
-      return advance(input, built, baseTip, report, taskBase, checkout);
+      return advance(input, built, { baseTip, cloneTip }, report, taskBase, checkout, state);
     });
   } catch (err) {
     if (!isKageError(err, 'KAGE_GIT_FAILED')) throw err;
@@ -137,9 +146,10 @@ async function commitCleanMerge(input: MergeCloneInput, baseTip: string, cloneTi
 }
 
 /** Moves the base branch to the merge commit (holding the repository lock) and describes the outcome. */
-async function advance(input: MergeCloneInput, built: BuiltMerge, baseTip: string, report: ConflictReport,
-  taskBase: string | null, checkout: Promise<string | null>): Promise<MergeResult> {
+async function advance(input: MergeCloneInput, built: BuiltMerge, tips: { baseTip: string; cloneTip: string }, report: ConflictReport,
+  taskBase: string | null, checkout: Promise<string | null>, state: AdvanceInput['checkoutState']): Promise<MergeResult> {
   const { baseBranch, cloneBranch } = input;
+  const { baseTip } = tips;
   const mergeCommit = built.commit;
   const mergedFiles = built.changes.files;
   const result = await advanceBase({
@@ -151,6 +161,8 @@ async function advance(input: MergeCloneInput, built: BuiltMerge, baseTip: strin
     message: `kage: merge ${cloneBranch}`,
     addedFiles: built.changes.added,
     checkout,
+    checkoutState: state,
+    ...(input.deleteMergedBranch ? { dropBranch: { name: cloneBranch, commit: tips.cloneTip } } : {}),
   });
   const notes = describe(input, report.conflicts, taskBase, baseTip);
   if (result.kind === 'to_branch') {
@@ -173,6 +185,7 @@ async function advance(input: MergeCloneInput, built: BuiltMerge, baseTip: strin
     mergedFiles,
     conflicts: report.conflicts,
     message: `Merged ${cloneBranch} into ${baseBranch} as ${short(mergeCommit)}${where}.${notes}`,
+    branchDeleted: result.branchDropped,
   };
 }
 

@@ -186,6 +186,9 @@ export function isFullOid(name: string): boolean {
 
 export type ObjectKind = 'commit' | 'tree';
 
+/** Object ids of names (each as its kind) in a repository, null where a name is none: resolveObjects, or a faster one. */
+export type ObjectResolver = (repo: string, names: readonly { name: string; kind: ObjectKind }[]) => Promise<(string | null)[]>;
+
 /**
  * Resolves several names with one git process: the id of each as a commit (or tree), null where it
  * names none. `cat-file --batch-check` answers each line on its own, where `rev-parse` would stop at

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createBatchCheck } from './batch-check.js';
-import { createRepoHeads, type RepoHeads } from './repo-heads.js';
+import { createRepoHeads, quickResolver, type RepoHeads } from './repo-heads.js';
 
 function git(cwd: string, ...args: string[]): string {
   return execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd, encoding: 'utf8' }).trim();
@@ -40,6 +40,29 @@ let heads: RepoHeads | null = null;
 afterEach(async () => {
   await heads?.close();
   heads = null;
+});
+
+describe('quickResolver', () => {
+  it('answers names from the long-lived process, and null where a name is none', async () => {
+    const dir = repo();
+    git(dir, 'branch', 'feature');
+    heads = createRepoHeads();
+    const resolve = quickResolver(heads);
+    const commit = git(dir, 'rev-parse', 'HEAD');
+    const tree = git(dir, 'rev-parse', 'HEAD^{tree}');
+
+    const names = [{ name: 'refs/heads/main', kind: 'commit' as const }, { name: 'feature', kind: 'commit' as const },
+      { name: 'nope', kind: 'commit' as const }, { name: 'main', kind: 'tree' as const }];
+    expect(await resolve(dir, names)).toEqual([commit, commit, null, tree]);
+    expect(catFileChildren()).toHaveLength(1);
+  });
+
+  it('asks git itself once the repository heads are closed', async () => {
+    const dir = repo();
+    heads = createRepoHeads();
+    await heads.close();
+    expect(await quickResolver(heads)(dir, [{ name: 'main', kind: 'commit' }])).toEqual([git(dir, 'rev-parse', 'HEAD')]);
+  });
 });
 
 describe('createRepoHeads', () => {

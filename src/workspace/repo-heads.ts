@@ -7,7 +7,7 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createBatchCheck, type BatchCheck } from './batch-check.js';
-import { runGit } from './git.js';
+import { resolveObjects, runGit, type ObjectKind, type ObjectResolver } from './git.js';
 
 export interface BranchHead {
   /** Top-level directory of the working tree, symlinks resolved. */
@@ -19,6 +19,11 @@ export interface BranchHead {
 export interface RepoHeads {
   /** `branch` of the checkout at `path` (its current branch when null) and its commit; null when unsure. */
   branchHead(path: string, branch: string | null): Promise<BranchHead | null>;
+  /**
+   * Object ids of `names` (each as its `kind`) in the repository of the checkout at `path`, from the
+   * long-lived process: null for a name it does not know, or for every name when unsure.
+   */
+  resolveObjects(path: string, names: readonly { name: string; kind: ObjectKind }[]): Promise<(string | null)[]>;
   /** Ends every git process; later calls answer null. */
   close(): Promise<void>;
 }
@@ -155,6 +160,13 @@ export function createRepoHeads(opts: RepoHeadsOptions = {}): RepoHeads {
       return commit === null ? null : { root: checkout.root, branch: name, commit };
     },
 
+    async resolveObjects(path, names) {
+      const checkout = closed ? null : await checkoutAt(path);
+      const repository = checkout === null ? null : await repositoryAt(checkout.commonDir);
+      if (repository === null) return names.map(() => null);
+      return Promise.all(names.map(({ name, kind }) => repository.batch.resolve(name, kind)));
+    },
+
     async close() {
       closed = true;
       for (const repository of repositories.values()) retire(repository);
@@ -162,5 +174,20 @@ export function createRepoHeads(opts: RepoHeadsOptions = {}): RepoHeads {
       checkouts.clear();
       await Promise.all([...closing]);
     },
+  };
+}
+
+/**
+ * Resolves names from the long-lived process; the names it answers null for (unknown, or a process that
+ * failed) are asked again with a git process of their own, which is slower but sure.
+ */
+export function quickResolver(heads: RepoHeads): ObjectResolver {
+  return async (repo, names) => {
+    const quick = await heads.resolveObjects(repo, names);
+    const unsure = names.filter((_, i) => quick[i] === null);
+    if (unsure.length === 0) return quick;
+    const sure = await resolveObjects(repo, unsure);
+    let next = 0;
+    return quick.map((oid) => oid ?? sure[next++] ?? null);
   };
 }

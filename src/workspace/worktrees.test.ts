@@ -23,7 +23,7 @@ import {
   runGit,
 } from './git.js';
 import { repoLockKey, repoLockPath } from './repo-lock.js';
-import { createWorktreeManager, withRepoLock, type WorktreeManager } from './worktrees.js';
+import { createWorktreeManager, headBranchOf, withRepoLock, type WorktreeManager } from './worktrees.js';
 
 const TASK_ID = '3f2a9c1e-7b4d-4e8a-9f00-123456789abc';
 
@@ -155,6 +155,35 @@ describe('worktree manager', () => {
     expect(stats.insertions).toBe(2 + 3);
     expect(stats.deletions).toBe(1 + 2);
     expect(await manager.commitLeftovers(wt.path, 'nothing new')).toBe(head);
+  });
+
+  it('reads the new head by branch name from the resolver, and from git when the agent left the branch', async () => {
+    const asked: string[] = [];
+    const resolving = createWorktreeManager({ root, resolve: async (repoPath, names) => {
+      asked.push(...names.map((n) => `${repoPath} ${n.name}`));
+      return resolveObjects(repoPath, names);
+    } });
+    const wt = await resolving.add({ repo, taskId: TASK_ID, cloneName: 'alpha', baseCommit: base });
+    writeFileSync(join(wt.path, 'new.txt'), 'x\n');
+    expect(headBranchOf(wt.path)).toBe(wt.branch);
+
+    const first = await resolving.commitAndDiff(wt.path, 'one', base, [], { repo, branch: wt.branch });
+
+    expect(first.head).toBe(await resolveCommit(wt.path, 'HEAD'));
+    expect(first.diff.files).toEqual(['new.txt']);
+    expect(asked).toEqual([`${repo} refs/heads/${wt.branch}`]);
+
+    await git(wt.path, 'checkout', '-q', '-b', 'elsewhere');
+    writeFileSync(join(wt.path, 'more.txt'), 'y\n');
+    expect(headBranchOf(wt.path)).toBe('elsewhere');
+    const second = await resolving.commitAndDiff(wt.path, 'two', base, [], { repo, branch: wt.branch });
+
+    expect(second.head).toBe(await resolveCommit(wt.path, 'HEAD'));
+    expect(second.head).not.toBe(await resolveCommit(repo, wt.branch));
+    expect(asked).toHaveLength(1);
+    await git(wt.path, 'checkout', '-q', '--detach');
+    expect(headBranchOf(wt.path)).toBeNull();
+    expect(headBranchOf(repo)).toBeNull();
   });
 
   it('sweeps orphan worktrees not owned by live clones', async () => {

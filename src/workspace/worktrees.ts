@@ -8,7 +8,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { KageError, showValue, type DiffStats } from '../domain/index.js';
 import { diffStats } from './diff.js';
-import { COMMIT_CONFIG, branchExists, currentBranch, isAncestor, isFullOid, resolveCommit, runGit } from './git.js';
+import { COMMIT_CONFIG, branchExists, currentBranch, isAncestor, isFullOid, resolveCommit, runGit, type ObjectResolver } from './git.js';
 import { repoLockKey, shortHash, withRepoKeyLock } from './repo-lock.js';
 
 export { withRepoLock } from './repo-lock.js';
@@ -16,6 +16,14 @@ export { withRepoLock } from './repo-lock.js';
 export interface WorktreeManagerOptions {
   /** KAGE_HOME/worktrees. */
   root: string;
+  /** Answers `commitAndDiff`'s question for the new head of a named branch without a git process of its own. */
+  resolve?: ObjectResolver;
+}
+
+/** The repository and branch of a worktree, for answers about its head by name. */
+export interface WorktreeRef {
+  repo: string;
+  branch: string;
 }
 
 export interface AddWorktreeInput {
@@ -37,7 +45,8 @@ export interface WorktreeManager {
   /** Commits everything uncommitted except `exclude` (paths the setup command created); returns HEAD. */
   commitLeftovers(worktreePath: string, message: string, exclude?: readonly string[]): Promise<string>;
   /** commitLeftovers, then the new head and its diff stats against `baseCommit` (read in parallel). */
-  commitAndDiff(worktreePath: string, message: string, baseCommit: string, exclude?: readonly string[]): Promise<{ head: string; diff: DiffStats }>;
+  commitAndDiff(worktreePath: string, message: string, baseCommit: string, exclude?: readonly string[],
+    ref?: WorktreeRef): Promise<{ head: string; diff: DiffStats }>;
   /** Untracked paths (directories collapsed), e.g. to remember what a setup command created. */
   untrackedPaths(worktreePath: string): Promise<string[]>;
   diffStats(cwd: string, baseCommit: string, headCommit: string): Promise<DiffStats>;
@@ -100,6 +109,18 @@ export function readWorktreeCommonDir(worktreePath: string): string | null {
     if (existsSync(commondirFile)) return resolve(gitdir, readFileSync(commondirFile, 'utf8').trim());
     // The worktree's metadata is gone already; it lived in <common>/worktrees/<name>.
     return basename(dirname(gitdir)) === 'worktrees' ? dirname(dirname(gitdir)) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The branch a linked worktree has checked out, read from its HEAD file; null when detached or unreadable. */
+export function headBranchOf(worktreePath: string): string | null {
+  try {
+    const match = /^gitdir:\s*(.+?)\s*$/m.exec(readFileSync(join(worktreePath, '.git'), 'utf8'));
+    if (!match?.[1]) return null;
+    const head = readFileSync(join(resolve(worktreePath, match[1]), 'HEAD'), 'utf8');
+    return /^ref: refs\/heads\/(.+?)\s*$/.exec(head)?.[1] ?? null;
   } catch {
     return null;
   }
@@ -225,10 +246,20 @@ export function createWorktreeManager(options: WorktreeManagerOptions): Worktree
     }
   }
 
-  async function commitAndDiff(worktreePath: string, message: string, baseCommit: string, exclude: readonly string[] = []) {
+  async function commitAndDiff(worktreePath: string, message: string, baseCommit: string, exclude: readonly string[] = [],
+    ref?: WorktreeRef) {
     await commitStaged(worktreePath, message, exclude);
-    const [head, diff] = await Promise.all([resolveCommit(worktreePath, 'HEAD'), diffStats(worktreePath, baseCommit, 'HEAD')]);
+    const [head, diff] = await Promise.all([headOf(worktreePath, ref), diffStats(worktreePath, baseCommit, 'HEAD')]);
     return { head, diff };
+  }
+
+  /** The worktree's HEAD: by its branch's name from the resolver when there is one, else from git. */
+  async function headOf(worktreePath: string, ref: WorktreeRef | undefined): Promise<string> {
+    if (ref !== undefined && options.resolve !== undefined && headBranchOf(worktreePath) === ref.branch) {
+      const [head] = await options.resolve(ref.repo, [{ name: `refs/heads/${ref.branch}`, kind: 'commit' }]);
+      if (head) return head;
+    }
+    return resolveCommit(worktreePath, 'HEAD');
   }
 
   async function untrackedPaths(worktreePath: string): Promise<string[]> {
