@@ -13,10 +13,14 @@ export interface CloneJob {
 /** How often an idle worker asks for a job when nothing woke it. */
 const POLL_MS = 500;
 
-interface LocalWorker {
+/** One `work` call's jobs: a single fetch loop that asks for as many jobs as it has free slots. */
+interface Lane {
+  concurrency: number;
+  /** Jobs of this lane being handled now. */
+  active: number;
   /** The fetch in flight, if any. */
-  fetching: Promise<PgBoss.Job<CloneJob> | null> | null;
-  /** Ends the idle wait early. */
+  fetching: Promise<PgBoss.Job<CloneJob>[]> | null;
+  /** Ends the wait for a job or a free slot early. */
   wake: (() => void) | null;
   /** Set when woken while fetching: a job queued meanwhile may have been missed, so fetch again at once. */
   notified: boolean;
@@ -24,7 +28,7 @@ interface LocalWorker {
 
 export class CloneQueue {
   private readonly boss: PgBoss;
-  private readonly workers: LocalWorker[] = [];
+  private readonly lanes: Lane[] = [];
   private stopping = false;
   private started = false;
 
@@ -71,59 +75,73 @@ export class CloneQueue {
   }
 
   /**
-   * Starts `concurrency` in-process workers; each fetches one clone job at a time and runs it. The loops are
-   * kage's own (not `boss.work`) so that stopping can wait for fetches in flight: a job fetched after
-   * `stopWorking` began is handed back to the queue instead of starting here.
+   * Runs up to `concurrency` clone jobs at once in this process. One loop fetches as many jobs as there are
+   * free slots in one query (parallel fetches of one job each would contend for the same rows). The loop is
+   * kage's own (not `boss.work`) so that stopping can wait for a fetch in flight: jobs fetched after
+   * `stopWorking` began are handed back to the queue instead of starting here.
    */
   async work(concurrency: number, handler: (job: CloneJob) => Promise<void>): Promise<void> {
     this.stopping = false;
-    for (let i = 0; i < concurrency; i++) {
-      const worker: LocalWorker = { fetching: null, wake: null, notified: false };
-      this.workers.push(worker);
-      void this.loop(worker, handler);
-    }
+    const lane: Lane = { concurrency, active: 0, fetching: null, wake: null, notified: false };
+    this.lanes.push(lane);
+    void this.loop(lane, handler);
   }
 
-  private async loop(worker: LocalWorker, handler: (job: CloneJob) => Promise<void>): Promise<void> {
+  private async loop(lane: Lane, handler: (job: CloneJob) => Promise<void>): Promise<void> {
     while (!this.stopping) {
-      worker.notified = false;
-      worker.fetching = this.fetchOne();
-      const job = await worker.fetching;
-      worker.fetching = null;
-      if (!job) {
-        if (!this.stopping && !worker.notified) await this.idle(worker);
+      const free = lane.concurrency - lane.active;
+      if (free <= 0) {
+        // Woken when a job of this lane ends.
+        await this.idle(lane, null);
         continue;
       }
-      // The handler's synchronous start runs before `stopWorking` resumes from awaiting this fetch, so
-      // whoever counts running jobs in the handler already sees this one.
-      try {
-        await handler(job.data);
-        await this.boss.complete(CLONE_QUEUE, job.id).catch(() => undefined);
-      } catch (err) {
-        await this.boss.fail(CLONE_QUEUE, job.id, { message: err instanceof Error ? err.message : String(err) }).catch(() => undefined);
+      lane.notified = false;
+      lane.fetching = this.fetchSome(free);
+      const jobs = await lane.fetching;
+      lane.fetching = null;
+      // Each handler's synchronous start runs before `stopWorking` resumes from awaiting this fetch, so
+      // whoever counts running jobs in the handler already sees these.
+      for (const job of jobs) {
+        lane.active++;
+        void this.run(job, handler).finally(() => {
+          lane.active--;
+          lane.wake?.();
+        });
       }
+      // Fewer jobs than free slots: the queue is empty for now.
+      if (jobs.length < free && !this.stopping && !lane.notified) await this.idle(lane, POLL_MS);
     }
   }
 
-  /** Fetches one job; one fetched after stopping began is handed back and not returned. */
-  private async fetchOne(): Promise<PgBoss.Job<CloneJob> | null> {
-    const [job] = await this.boss.fetch<CloneJob>(CLONE_QUEUE, { batchSize: 1 }).catch(() => []);
-    if (job && this.stopping) {
-      await this.handBack(job.id).catch(() => undefined);
-      return null;
+  private async run(job: PgBoss.Job<CloneJob>, handler: (job: CloneJob) => Promise<void>): Promise<void> {
+    try {
+      await handler(job.data);
+      await this.boss.complete(CLONE_QUEUE, job.id).catch(() => undefined);
+    } catch (err) {
+      await this.boss.fail(CLONE_QUEUE, job.id, { message: err instanceof Error ? err.message : String(err) }).catch(() => undefined);
     }
-    return job ?? null;
   }
 
-  private idle(worker: LocalWorker): Promise<void> {
+  /** Fetches up to `count` jobs; those fetched after stopping began are handed back and not returned. */
+  private async fetchSome(count: number): Promise<PgBoss.Job<CloneJob>[]> {
+    const jobs = await this.boss.fetch<CloneJob>(CLONE_QUEUE, { batchSize: count }).catch(() => []);
+    if (jobs.length > 0 && this.stopping) {
+      await Promise.all(jobs.map((job) => this.handBack(job.id).catch(() => undefined)));
+      return [];
+    }
+    return jobs;
+  }
+
+  /** Waits until woken, or `timeoutMs` (null: no timeout). */
+  private idle(lane: Lane, timeoutMs: number | null): Promise<void> {
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, POLL_MS);
+      const timer = timeoutMs === null ? null : setTimeout(done, timeoutMs);
       function done(): void {
-        clearTimeout(timer);
-        worker.wake = null;
+        if (timer !== null) clearTimeout(timer);
+        lane.wake = null;
         resolve();
       }
-      worker.wake = done;
+      lane.wake = done;
     });
   }
 
@@ -135,9 +153,9 @@ export class CloneQueue {
 
   /** Wakes idle local workers now instead of at their next poll. */
   wake(): void {
-    for (const worker of this.workers) {
-      worker.notified = true;
-      worker.wake?.();
+    for (const lane of this.lanes) {
+      lane.notified = true;
+      lane.wake?.();
     }
   }
 
@@ -146,11 +164,11 @@ export class CloneQueue {
    * handled run on, and enqueueing still works.
    */
   async stopWorking(): Promise<void> {
-    if (this.workers.length === 0) return;
+    if (this.lanes.length === 0) return;
     this.stopping = true;
-    const workers = this.workers.splice(0);
-    for (const worker of workers) worker.wake?.();
-    await Promise.all(workers.map((w) => w.fetching));
+    const lanes = this.lanes.splice(0);
+    for (const lane of lanes) lane.wake?.();
+    await Promise.all(lanes.map((lane) => lane.fetching));
   }
 
   async depth(): Promise<number> {
