@@ -15,6 +15,7 @@ import { jobExpirySeconds, type CoreContext, type RunningClone } from './context
 import { finalizeTask } from './finalizer.js';
 import type { ClonePatch } from '../store/pg-store.js';
 import { summarizeAgentEvent } from './event-summary.js';
+import { flightOf, withoutGateway } from './flight.js';
 
 const LIVE_STATES: readonly CloneStatus[] = ['preparing', 'running'];
 
@@ -36,8 +37,9 @@ export async function runCloneJob(ctx: CoreContext, job: CloneJob): Promise<void
   if (!clone || !task) return; // stale job: cancelled, already running elsewhere, or superseded by a later attempt
   const running: RunningClone = { taskId: task.id, controller: new AbortController(), stopReason: null };
   ctx.running.set(clone.id, running);
+  let cleanup: Promise<void> = Promise.resolve();
   try {
-    await runAttempt(ctx, task, clone, running);
+    ({ cleanup } = await runAttempt(ctx, task, clone, running));
   } catch (err) {
     ctx.log.error({ err, clone: clone.id }, 'clone attempt failed unexpectedly');
     const message = isKageError(err) ? err.message : `Internal error: ${(err as Error).message}`;
@@ -49,10 +51,12 @@ export async function runCloneJob(ctx: CoreContext, job: CloneJob): Promise<void
     // Store now rather than after the batching delay; order with the finalizer's events is kept regardless.
     void ctx.events.flush();
   }
-  await finalizeTask(ctx, task.id);
+  // Judging starts while the worktree is being removed; the task ends once it is gone.
+  await Promise.all([finalizeTask(ctx, task.id, cleanup), cleanup]);
 }
 
-async function runAttempt(ctx: CoreContext, task: TaskRecord, clone: CloneRecord, running: RunningClone): Promise<void> {
+/** Runs the attempt; resolves once the clone's state is stored, with the removal of its worktree (if any) still going on. */
+async function runAttempt(ctx: CoreContext, task: TaskRecord, clone: CloneRecord, running: RunningClone): Promise<{ cleanup: Promise<void> }> {
   const { store, events } = ctx;
   events.emit(task.id, clone.id, 'clone_started', { name: clone.name, agent: clone.agent, attempt: clone.attempt + 1 });
   const adapter = ctx.agents.get(clone.agent);
@@ -87,7 +91,8 @@ async function runAttempt(ctx: CoreContext, task: TaskRecord, clone: CloneRecord
     const env = childEnv(ctx, home, agentConfig.env ?? {});
     // With the gateway on, the agent gets the gateway's URLs and a token of its own as every key: real keys
     // never reach its environment or HOME, and its model traffic is metered (and later limited) per clone.
-    const access = await modelAccess(ctx, adapter.provider !== undefined, { taskId: task.id, cloneId: clone.id });
+    const access = await modelAccess(ctx, adapter.provider !== undefined,
+      { taskId: task.id, cloneId: clone.id, flight: flightOf(task, clone, worktree.path, home) });
     let marked: Promise<unknown> = Promise.resolve();
     try {
       const input: AgentRunInput = {
@@ -170,7 +175,7 @@ async function runAttempt(ctx: CoreContext, task: TaskRecord, clone: CloneRecord
     // This process is stopping: hand the clone back to the queue without using up a retry.
     await requeue(ctx, task, clone, outcome, { countsAsRetry: false, reason: 'worker stopped; attempt handed back', delayMs: 0 });
     await store.releaseTask(task.id);
-    return;
+    return { cleanup: Promise.resolve() };
   }
   const cancelled = running.stopReason === 'cancel' || failure?.kind === 'cancelled';
   if (!cancelled && failure && failure.kind !== 'none' && failure.transient && clone.retries < task.maxRetries) {
@@ -179,7 +184,7 @@ async function runAttempt(ctx: CoreContext, task: TaskRecord, clone: CloneRecord
       reason: failure.message ?? failure.kind,
       delayMs: retryDelayMs(task.retryDelayMs, clone.retries),
     });
-    return;
+    return { cleanup: Promise.resolve() };
   }
 
   const status: CloneStatus = cancelled ? 'cancelled' : finalStatus(failure);
@@ -198,16 +203,15 @@ async function runAttempt(ctx: CoreContext, task: TaskRecord, clone: CloneRecord
   }
   const error = status === 'succeeded' ? null : failure?.message ?? (cancelled ? 'Cancelled' : null);
   const final: ClonePatch = { ...outcome, ...check, worktree: null, lastEvent: status === 'succeeded' ? 'finished' : error ?? status };
-  const [moved] = await Promise.all([
-    store.updateClone(clone.id, { ...final, status, error, finishedAt: new Date() }, LIVE_STATES),
-    removeWorktree(ctx, task, clone.id, worktree.path, false),
-  ]);
+  const removal = removeWorktree(ctx, task, clone.id, worktree.path, false);
+  const moved = await store.updateClone(clone.id, { ...final, status, error, finishedAt: new Date() }, LIVE_STATES);
   // A cancel already set the clone's state; its results are still recorded.
   if (!moved) await store.updateClone(clone.id, final);
   events.emit(task.id, clone.id, 'clone_finished', {
     name: clone.name, status, error, exitCode: exit.exitCode, files: diff.files.length, insertions: diff.insertions,
     deletions: diff.deletions, tokens: usage, costUsd, durationMs, checkStatus: check.checkStatus,
   });
+  return { cleanup: removal };
 }
 
 /** How long a clone whose budget is spent may take to show the gateway's error and exit before it is stopped. */
@@ -228,10 +232,16 @@ export function stopCloneOverBudget(ctx: CoreContext, cloneId: string, message: 
   }, BUDGET_STOP_GRACE_MS).unref();
 }
 
-/** The endpoints an agent gets: the gateway's with a fresh per-clone token, or the configured ones when it is off. */
+/**
+ * The endpoints an agent gets: the gateway's with a fresh per-clone token (which also says whether the flight
+ * recorder records or replays the clone's traffic), or the configured ones when it is off.
+ */
 async function modelAccess(ctx: CoreContext, usesModel: boolean, grant: GatewayGrant): Promise<{ providers: ProviderEndpoints; release(): Promise<void> }> {
   const gateway = ctx.gateway;
-  if (gateway === null || !usesModel) return { providers: ctx.config.providers, release: async () => undefined };
+  if (gateway === null || !usesModel) {
+    if (usesModel) withoutGateway(ctx, grant);
+    return { providers: ctx.config.providers, release: async () => undefined };
+  }
   const token = await gateway.issueToken(grant);
   const urls = gateway.baseUrls();
   const endpoint = (provider: GatewayProvider): ProviderEndpoint => ({ baseUrl: urls[provider], apiKey: token });

@@ -10,11 +10,12 @@ import { quickResolver } from '../workspace/repo-heads.js';
 import { mergedBranch } from './branches.js';
 import type { CoreContext } from './context.js';
 
-export async function finalizeTask(ctx: CoreContext, taskId: string): Promise<void> {
+/** `before`: work of the task still going on (a worktree being removed) that must end before the task does. */
+export async function finalizeTask(ctx: CoreContext, taskId: string, before: Promise<void> = Promise.resolve()): Promise<void> {
   const task = await ctx.store.beginJudging(taskId);
   if (!task) return;
   try {
-    await judgeAndMerge(ctx, task);
+    await judgeAndMerge(ctx, task, before);
   } catch (err) {
     ctx.log.error({ err, task: task.id }, 'finalizing the task failed');
     await ctx.store.updateTask(task.id, { status: 'failed', error: `Judging or merging failed: ${(err as Error).message}`,
@@ -24,7 +25,7 @@ export async function finalizeTask(ctx: CoreContext, taskId: string): Promise<vo
   await ctx.events.flush();
 }
 
-async function judgeAndMerge(ctx: CoreContext, task: TaskRecord): Promise<void> {
+async function judgeAndMerge(ctx: CoreContext, task: TaskRecord, before: Promise<void>): Promise<void> {
   const { store, events } = ctx;
   events.emit(task.id, null, 'judging_started', {});
   const clones = await store.getClones(task.id);
@@ -62,6 +63,7 @@ async function judgeAndMerge(ctx: CoreContext, task: TaskRecord): Promise<void> 
     events.flush(),
     // Merged into the base, the winner's branch has nothing left to offer (the merge deleted it, usually).
     winner ? deleteBranch(task.repo, winner.branch).catch(() => false) : undefined,
+    before,
   ]);
   await store.updateTask(task.id, { ...outcome.patch, status: outcome.status, completedAt: new Date() }, ['merging']);
   events.emit(task.id, null, 'task_finished', { status: outcome.status, best: best?.name ?? null });
