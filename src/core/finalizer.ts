@@ -48,13 +48,19 @@ async function judgeAndMerge(ctx: CoreContext, task: TaskRecord, before: Promise
     ranking: ranked.map((r) => ({ name: r.name, rank: r.rank, score: r.score, eligible: r.eligible, reason: r.reason })),
   });
 
-  // The report first, all of it with one git process, read before the merge can move the base; the merge
-  // then finds the best clone's answer against the same base tip remembered.
+  // The merge checks the best clone against the base itself; the report covers the others meanwhile, all
+  // of it with one git process.
+  const mergesBest = best !== null && task.mergeStrategy !== 'manual';
   const changed = clones.filter((c) => c.diff && c.diff.files.length > 0 && c.headCommit);
-  const baseTip = changed.length > 0 ? await branchTip(ctx, task) : null;
-  const report = await conflictReport(task, changed, baseTip, best?.name ?? null);
+  const againstBase = changed.filter((c) => !(mergesBest && c.name === best?.name));
+  // Read before the merge can move the branch; a one-clone task needs no report against the base.
+  const baseTip = againstBase.length > 0 ? await branchTip(ctx, task) : null;
+  const [report, outcome] = await Promise.all([
+    conflictReport(task, changed, againstBase, baseTip, best?.name ?? null),
+    decideMerge(ctx, task, clones, best, ranked),
+  ]);
+  if (mergesBest && best && outcome.checkedAgainstBase) report.vsBase[best.name] = outcome.patch.conflicts;
   events.emit(task.id, null, 'conflict_report', report);
-  const outcome = await decideMerge(ctx, task, clones, best, ranked);
 
   events.emit(task.id, null, 'merge_result', { ...outcome.patch, strategy: task.mergeStrategy });
   const winner = outcome.patch.mergeStatus === 'merged' && !outcome.branchDeleted ? clones.find((c) => c.name === best?.name) : undefined;
@@ -71,6 +77,8 @@ async function judgeAndMerge(ctx: CoreContext, task: TaskRecord, before: Promise
 
 interface MergeDecision {
   status: TaskStatus;
+  /** The merge ran `git merge-tree` of the best clone against the base (its conflicts are in the patch). */
+  checkedAgainstBase?: boolean;
   /** The merge deleted the best clone's branch. */
   branchDeleted?: boolean;
   patch: {
@@ -107,7 +115,8 @@ async function decideMerge(ctx: CoreContext, task: TaskRecord, clones: CloneReco
     };
   }
   const result = await mergeInto(ctx, task, winner, task.mergeStrategy, { deleteMergedBranch: true });
-  return { status: mergeTaskStatus(result), patch: mergePatch(result), branchDeleted: result.branchDeleted === true };
+  return { status: mergeTaskStatus(result), patch: mergePatch(result), checkedAgainstBase: result.status !== 'failed',
+    branchDeleted: result.branchDeleted === true };
 }
 
 export function mergeTaskStatus(result: MergeResult): TaskStatus {
@@ -155,10 +164,11 @@ async function branchTip(ctx: CoreContext, task: TaskRecord): Promise<string> {
 }
 
 /**
- * Conflicts of the changed clones against the base tip, and between them: every pair under `manual` (the
+ * Conflicts of `againstBase` with the base tip, and between changed clones: every pair under `manual` (the
  * user chooses), otherwise the best clone against each other one (what merging it would mean for them).
  */
-async function conflictReport(task: TaskRecord, changed: CloneRecord[], baseTip: string | null, best: string | null) {
+async function conflictReport(task: TaskRecord, changed: CloneRecord[], againstBase: CloneRecord[], baseTip: string | null,
+  best: string | null) {
   const pairs: [CloneRecord, CloneRecord][] = [];
   for (let i = 0; i < changed.length; i++) {
     for (let j = i + 1; j < changed.length; j++) {
@@ -167,14 +177,14 @@ async function conflictReport(task: TaskRecord, changed: CloneRecord[], baseTip:
       if (task.mergeStrategy === 'manual' || a.name === best || b.name === best) pairs.push([a, b]);
     }
   }
-  const againstBase = baseTip === null ? [] : changed;
+  const vsBase = baseTip === null ? [] : againstBase;
   const reports = await findConflictsMany(task.repo, [
-    ...againstBase.map((c) => [baseTip!, c.headCommit!] as const),
+    ...vsBase.map((c) => [baseTip!, c.headCommit!] as const),
     ...pairs.map(([a, b]) => [a.headCommit!, b.headCommit!] as const),
   ]);
-  const pairReports = pairs.map(([a, b], i) => ({ a: a.name, b: b.name, report: reports[againstBase.length + i]! }));
+  const pairReports = pairs.map(([a, b], i) => ({ a: a.name, b: b.name, report: reports[vsBase.length + i]! }));
   return {
-    vsBase: Object.fromEntries(againstBase.map((c, i) => [c.name, reports[i]!.conflicts])) as Record<string, string[]>,
+    vsBase: Object.fromEntries(vsBase.map((c, i) => [c.name, reports[i]!.conflicts])) as Record<string, string[]>,
     pairs: pairReports.filter((p) => !p.report.clean).map((p) => ({ a: p.a, b: p.b, conflicts: p.report.conflicts })),
   };
 }
