@@ -1,2 +1,3 @@
--- The task and clone a gateway token stands for. $1 SHA-256 hex of the token
-select task_id, clone_id from gateway_tokens where hash = $1
+-- The task and clone a gateway token stands for, and what the flight recorder does with its traffic.
+-- $1 SHA-256 hex of the token
+select task_id, clone_id, flight from gateway_tokens where hash = $1

@@ -117,9 +117,11 @@ describe.each(CLIS)('$agent', ({ agent, model, protocol }) => {
     // Every request went through kage's gateway, which metered what the mock reported, and no real key
     // reached the agent's private HOME (its environment had only the per-clone token).
     const metered = await new PgGatewayStore(kage.ctx.store.pool).gatewayUsage(task.id);
-    const { requests: _requests, cloneId: _clone, costUsd: _cost, ...meteredUsage } = metered.clones[0]!;
+    const { requests: _requests, cloneId: _clone, costUsd: _cost, errors: _errors, ...meteredUsage } = metered.clones[0]!;
     expect(metered.clones.map((c) => c.cloneId)).toEqual([clone.id]);
     expect(meteredUsage).toEqual(mockTotals(requests, protocol));
+    expect(clone.usageSource).toBe('gateway');
+    expect(clone.reportedUsage).toEqual(mockTotals(requests, protocol));
     const gatewayEvents = (await kage.ctx.store.listEvents(task.id)).filter((e) => e.type === 'gateway_request');
     expect(gatewayEvents).toHaveLength(mock.requests().length);
     expect(metered.total.requests).toBe(mock.requests().length);

@@ -19,6 +19,7 @@ import { installMetrics } from './metrics.js';
 import { registerMergeRoutes } from './routes/merge.js';
 import { registerMetaRoutes } from './routes/meta.js';
 import { registerProgressRoutes } from './routes/progress.js';
+import { registerReplayRoutes } from './routes/replay.js';
 import { registerTaskReadRoutes } from './routes/task-reads.js';
 import { registerTaskRoutes } from './routes/tasks.js';
 
@@ -118,6 +119,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   registerTaskRoutes(app, deps);
   registerTaskReadRoutes(app, deps);
   registerMergeRoutes(app, deps);
+  registerReplayRoutes(app, deps);
   registerProgressRoutes(app, deps);
   installMetrics(app, deps);
   return app;

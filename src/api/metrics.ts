@@ -1,11 +1,13 @@
 // Prometheus metrics for the server: process health, the store's connection pool, the clone queue, running
-// clones, HTTP traffic per route, and per-agent tokens, cost and clone outcomes read from the store.
+// clones, HTTP traffic per route, per-agent tokens, cost and clone outcomes read from the store, and the
+// requests this process's LLM gateway meters (gateway-metrics.ts).
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyInstance, FastifyTypeProvider } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CloneStatus } from '../domain/index.js';
 import type { AgentStats, CloneOutcome } from '../store/pg-store.js';
 import type { ApiDeps } from './deps.js';
+import { createGatewayMetrics } from './gateway-metrics.js';
 
 /** Route label of requests no route matched, so probing random URLs cannot create new series. */
 export const UNMATCHED_ROUTE = 'unmatched';
@@ -25,6 +27,8 @@ export interface KageMetrics {
   registry: Registry;
   /** Records one finished HTTP request; `route` is the route pattern or UNMATCHED_ROUTE. */
   observeRequest(method: string, route: string, statusCode: number, seconds: number): void;
+  /** Stops following the gateway's metered requests. */
+  close(): void;
 }
 
 interface StoreTotals {
@@ -153,12 +157,16 @@ export function createMetricsRegistry(deps: MetricsDeps): KageMetrics {
     registers,
   });
 
+  const gateway = createGatewayMetrics(registers);
+  const unsubscribe = deps.kage.onGatewayRequest((record) => gateway.observe(record));
+
   return {
     registry,
     observeRequest(method, route, statusCode, seconds) {
       requests.inc({ method, route, status: String(statusCode) });
       duration.observe({ method, route }, seconds);
     },
+    close: unsubscribe,
   };
 }
 
@@ -168,6 +176,7 @@ export function installMetrics<Logger extends FastifyBaseLogger, Provider extend
   deps: MetricsDeps,
 ): void {
   const metrics = createMetricsRegistry(deps);
+  app.addHook('onClose', async () => metrics.close());
   // `reply.elapsedTime` starts when fastify routes the request, before any onRequest hook: a request the
   // auth hook rejects is timed too, which a start time taken in a later onRequest hook would miss.
   app.addHook('onResponse', async (request, reply) => {

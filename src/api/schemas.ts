@@ -52,9 +52,17 @@ export const submitTaskSchema = z.object({
   setup_command: text(10_000).nullable().optional().describe('Command run in each worktree before the agent'),
   token_budget: z.number().int('must be a whole number').positive('must be positive').max(Number.MAX_SAFE_INTEGER).nullable().optional()
     .describe('Tokens all clones together may use (stored; enforced once the gateway meters tokens)'),
+  record: z.boolean().optional()
+    .describe('Record every model request and answer of the clones (the gateway\'s flight recorder), so the task can be replayed; default KAGE_RECORD'),
 });
 
 export type SubmitTaskBody = z.output<typeof submitTaskSchema>;
+
+export const replayTaskSchema = z.object({
+  merge_strategy: z.enum(MERGE_STRATEGIES).optional().describe('Default: the recorded task\'s strategy'),
+  created_by: z.string().max(255, 'must be at most 255 characters').nullable().optional()
+    .describe('Default: `api-key-` and the first 8 characters of the API key'),
+}).optional();
 
 export const taskIdParams = z.object({
   id: z.string().regex(UUID, 'must be a UUID').describe('Task id'),
@@ -108,6 +116,12 @@ const usageSchema = z.object({
   cacheWriteTokens: z.number(),
 });
 
+const meteredSchema = usageSchema.extend({
+  requests: z.number(),
+  costUsd: z.number(),
+  errors: z.number().describe('Requests that did not succeed: an error status, no answer, or refused by kage (budget, rate limit)'),
+}).nullable().describe('What the LLM gateway metered, over every attempt; null when it metered no request');
+
 export const cloneSummarySchema = z.object({
   name: z.string(),
   agent: z.string(),
@@ -119,8 +133,12 @@ export const cloneSummarySchema = z.object({
   files_modified: z.array(z.string()),
   insertions: z.number(),
   deletions: z.number(),
-  tokens: usageSchema,
+  tokens: usageSchema.describe('The gateway\'s metered tokens when it metered the clone, else the agent\'s own report (`usage_source`)'),
   cost: z.number(),
+  usage_source: z.enum(['gateway', 'agent']),
+  reported_tokens: usageSchema.describe('What the agent\'s own output reported (its latest attempt)'),
+  reported_cost: z.number(),
+  metered: meteredSchema,
   duration: z.number(),
   check_status: z.string().nullable(),
   score: z.number().nullable(),
@@ -154,6 +172,10 @@ export const taskResponseSchema = z.object({
   merge_branch: z.string().nullable(),
   created_by: z.string().nullable(),
   token_budget: z.number().nullable(),
+  record: z.boolean().describe('The clones\' model traffic is recorded by the flight recorder'),
+  replay_of: z.string().nullable().describe('The recorded task this one replays; null for a task that is no replay'),
+  tokens: usageSchema.describe('The clones\' `tokens`, summed'),
+  metered: meteredSchema,
   clones: z.array(cloneSummarySchema),
 });
 

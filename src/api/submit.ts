@@ -82,6 +82,7 @@ export function toTaskInput(body: SubmitTaskBody, opts: { defaultRepo: string | 
     retryDelaySeconds: body.retry_delay,
     createdBy: body.created_by ?? (opts.keyPrefix ? `api-key-${opts.keyPrefix}` : null),
     tokenBudget: body.token_budget ?? null,
+    ...(body.record !== undefined ? { record: body.record } : {}),
     clones: body.cli_assignments.map((a, i) => ({
       agent: resolveCliName(a.cli_name, opts.agents, i),
       model: a.model ?? null,

@@ -1,5 +1,6 @@
 // The v1 API's view of tasks: its five task states, its per-agent result shape, and its agent names.
 import type { CloneRecord, CloneStatus, TaskRecord, TaskStatus } from '../domain/index.js';
+import { taskUsage } from '../domain/index.js';
 
 export type V1TaskStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
 export type V1CliStatus = 'success' | 'failure' | 'timeout' | 'cancelled' | 'blocked';
@@ -54,6 +55,7 @@ const seconds = (ms: number | null): number => Math.round((ms ?? 0) / 10) / 100;
 export function toV1Task(task: TaskRecord, clones: CloneRecord[]) {
   const ended = clones.filter((c) => v1CliStatus(c.status) !== null);
   const success = clones.filter((c) => c.status === 'succeeded').length;
+  const usage = taskUsage(clones);
   return {
     id: task.id,
     description: task.description,
@@ -74,7 +76,7 @@ export function toV1Task(task: TaskRecord, clones: CloneRecord[]) {
     })) : null,
     success_count: success,
     failure_count: ended.length - success,
-    total_cost: clones.reduce((sum, c) => sum + c.costUsd, 0),
+    total_cost: usage.costUsd,
     total_duration: seconds(clones.reduce((sum, c) => sum + (c.durationMs ?? 0), 0)),
     best_cli: task.bestClone,
     error: task.error,
@@ -87,6 +89,10 @@ export function toV1Task(task: TaskRecord, clones: CloneRecord[]) {
     merge_branch: task.mergeBranch,
     created_by: task.createdBy,
     token_budget: task.tokenBudget,
+    record: task.record,
+    replay_of: task.replayOf,
+    tokens: usage.usage,
+    metered: usage.metered,
     clones: clones.map((c) => ({
       name: c.name,
       agent: c.agent,
@@ -100,6 +106,10 @@ export function toV1Task(task: TaskRecord, clones: CloneRecord[]) {
       deletions: c.diff?.deletions ?? 0,
       tokens: c.usage,
       cost: c.costUsd,
+      usage_source: c.usageSource,
+      reported_tokens: c.reportedUsage,
+      reported_cost: c.reportedCostUsd,
+      metered: c.metered,
       duration: seconds(c.durationMs),
       check_status: c.checkStatus,
       score: c.score,

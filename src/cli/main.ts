@@ -9,6 +9,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerGateway } from './commands/gateway.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerMockModel } from './commands/mock-model.js';
+import { registerReplay } from './commands/replay.js';
 import { registerRun } from './commands/run.js';
 import { registerSecrets } from './commands/secrets.js';
 import { registerServe } from './commands/serve.js';
@@ -27,6 +28,7 @@ program
 const globals = (): GlobalFlags => program.opts<GlobalFlags>();
 registerDemo(program, globals);
 registerRun(program, globals);
+registerReplay(program, globals);
 registerInspect(program, globals);
 registerActions(program, globals);
 registerServe(program, globals);

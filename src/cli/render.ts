@@ -1,6 +1,6 @@
 // Plain-text rendering of tasks and clones for the terminal.
 import type { CloneRecord, TaskRecord } from '../domain/index.js';
-import { totalTokens } from '../domain/index.js';
+import { taskUsage, totalTokens } from '../domain/index.js';
 
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -19,22 +19,40 @@ export function shortId(id: string): string {
   return id.slice(0, 8);
 }
 
-export function cloneRows(clones: CloneRecord[]): string[][] {
-  const ordered = [...clones].sort((a, b) => (a.rank ?? 999) - (b.rank ?? 999) || a.name.localeCompare(b.name));
-  return ordered.map((c) => [
-    c.name,
-    c.model ? `${c.agent}:${c.model}` : c.agent,
-    c.status,
-    c.diff ? String(c.diff.files.length) : '-',
-    c.diff ? `+${c.diff.insertions}/-${c.diff.deletions}` : '-',
-    c.checkStatus ?? '-',
-    c.score === null ? '-' : String(c.score),
-    duration(c.durationMs),
-    String(totalTokens(c.usage)),
-  ]);
+/** Marks tokens and cost the agent reported itself, where the gateway metered nothing. */
+export const SELF_REPORTED_MARK = '*';
+
+export function cost(usd: number): string {
+  return usd === 0 ? '$0' : usd < 0.01 ? `$${usd.toFixed(4)}` : `$${usd.toFixed(2)}`;
 }
 
-export const CLONE_HEADERS = ['clone', 'agent', 'status', 'files', '+/-', 'check', 'score', 'duration', 'tokens'];
+export function cloneRows(clones: CloneRecord[]): string[][] {
+  const ordered = [...clones].sort((a, b) => (a.rank ?? 999) - (b.rank ?? 999) || a.name.localeCompare(b.name));
+  return ordered.map((c) => {
+    const mark = c.usageSource === 'agent' ? SELF_REPORTED_MARK : '';
+    return [
+      c.name,
+      c.model ? `${c.agent}:${c.model}` : c.agent,
+      c.status,
+      c.diff ? String(c.diff.files.length) : '-',
+      c.diff ? `+${c.diff.insertions}/-${c.diff.deletions}` : '-',
+      c.checkStatus ?? '-',
+      c.score === null ? '-' : String(c.score),
+      duration(c.durationMs),
+      `${totalTokens(c.usage)}${mark}`,
+      `${cost(c.costUsd)}${mark}`,
+    ];
+  });
+}
+
+export const CLONE_HEADERS = ['clone', 'agent', 'status', 'files', '+/-', 'check', 'score', 'duration', 'tokens', 'cost'];
+
+/** The line under the clone table that explains the mark, when a row carries it. */
+export function selfReportedNote(clones: readonly CloneRecord[]): string | null {
+  return clones.some((c) => c.usageSource === 'agent')
+    ? `${SELF_REPORTED_MARK} as reported by the agent; the gateway metered none of its requests`
+    : null;
+}
 
 export function mergeLine(task: TaskRecord): string {
   switch (task.mergeStatus) {
@@ -58,8 +76,10 @@ export function summary(task: TaskRecord, clones: CloneRecord[]): string {
     `  repo ${task.repo}  base ${task.baseRef} (${task.baseCommit.slice(0, 12)})  merge ${task.mergeStrategy}`,
     '',
     table(CLONE_HEADERS, cloneRows(clones)),
-    '',
   ];
+  const note = selfReportedNote(clones);
+  if (note !== null) lines.push(note);
+  lines.push('');
   for (const c of [...clones].sort((a, b) => (a.rank ?? 999) - (b.rank ?? 999))) {
     const why = c.reason ?? c.error ?? c.lastEvent;
     if (why) lines.push(`  ${c.name}: ${why}${c.error && c.reason ? ` (${c.error})` : ''}`);
@@ -76,5 +96,5 @@ function firstLine(text: string): string {
 
 /** A JSON-safe record of a task and its clones (the `--json` output). */
 export function taskJson(task: TaskRecord, clones: CloneRecord[]): Record<string, unknown> {
-  return { ...task, clones };
+  return { ...task, ...taskUsage(clones), clones };
 }

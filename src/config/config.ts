@@ -87,6 +87,9 @@ const fileSchema = z
         port: z.number().int().min(0).max(65_535).optional(),
         upstreams: providersSchema.optional(),
         prices: z.record(z.string().min(1), priceSchema).optional(),
+        record: z.boolean().optional(),
+        replayTiming: z.enum(['fast', 'recorded']).optional(),
+        maxRecordedBytes: z.number().int().min(1024).max(1024 * 1024 * 1024).optional(),
       })
       .strict()
       .optional(),
@@ -201,6 +204,12 @@ export interface GatewayConfig {
   upstreams: ProviderEndpoints;
   /** Price entries by model-name prefix, added to or replacing the gateway's defaults. */
   prices: Record<string, ModelPriceConfig>;
+  /** Tasks that do not say otherwise record their model traffic with the flight recorder (KAGE_RECORD; default off). */
+  record: boolean;
+  /** How replays stream recorded answers: `fast` (as the client reads, the default) or `recorded` (KAGE_REPLAY_TIMING). */
+  replayTiming: 'fast' | 'recorded';
+  /** Largest answer kept per recorded exchange (default 16 MiB); past it the bytes are counted, not kept. */
+  maxRecordedBytes: number;
 }
 
 /** Per-task budgets the gateway enforces (src/gateway/budget.ts). */
@@ -339,6 +348,15 @@ function gatewayFrom(env: NodeJS.ProcessEnv, file: FileConfig, providers: Provid
     throw new KageError('KAGE_INVALID_CONFIG', `Expected \`KAGE_GATEWAY\` to be on or off, got ${showValue(raw)}`, { field: 'KAGE_GATEWAY' });
   }
   const enabled = raw === undefined ? file.gateway?.enabled ?? true : ['1', 'true', 'on'].includes(raw);
+  const record = envString(env, 'KAGE_RECORD')?.toLowerCase();
+  if (record !== undefined && !['1', '0', 'true', 'false', 'on', 'off'].includes(record)) {
+    throw new KageError('KAGE_INVALID_CONFIG', `Expected \`KAGE_RECORD\` to be on or off, got ${showValue(record)}`, { field: 'KAGE_RECORD' });
+  }
+  const replayTiming = envString(env, 'KAGE_REPLAY_TIMING') ?? file.gateway?.replayTiming ?? 'fast';
+  if (replayTiming !== 'fast' && replayTiming !== 'recorded') {
+    throw new KageError('KAGE_INVALID_CONFIG', `Expected \`KAGE_REPLAY_TIMING\` to be fast or recorded, got ${showValue(replayTiming)}`,
+      { field: 'KAGE_REPLAY_TIMING' });
+  }
   const one = (name: keyof ProviderEndpoints): ProviderEndpoint => {
     const own = file.gateway?.upstreams?.[name];
     return { baseUrl: own?.baseUrl ?? providers[name].baseUrl, apiKey: own?.apiKey ?? providers[name].apiKey };
@@ -354,6 +372,9 @@ function gatewayFrom(env: NodeJS.ProcessEnv, file: FileConfig, providers: Provid
       ollama: { ...ollama, baseUrl: ollama.baseUrl === null ? null : ollamaBaseUrl(ollama.baseUrl) },
     },
     prices: { ...(file.gateway?.prices ?? {}) },
+    record: record === undefined ? file.gateway?.record ?? false : ['1', 'true', 'on'].includes(record),
+    replayTiming,
+    maxRecordedBytes: file.gateway?.maxRecordedBytes ?? 16 * 1024 * 1024,
   };
 }
 

@@ -34,6 +34,7 @@ export const taskInputSchema = z.object({
   timeoutSeconds: z.number().int().min(1).max(86_400).optional(),
   createdBy: z.string().max(255).nullable().optional(),
   tokenBudget: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).nullable().optional(),
+  record: z.boolean().optional(),
   clones: z.array(cloneInput).min(1).max(MAX_CLONES),
 });
 
@@ -44,6 +45,8 @@ export interface TaskDefaults {
   maxRetries: number;
   retryDelayMs: number;
   checkTimeoutMs: number;
+  /** Whether a task that does not say records its model traffic (default false). */
+  record?: boolean;
 }
 
 /** Throws KAGE_INVALID_INPUT naming the first bad field. Agent ids are checked later, against the registry. */
@@ -86,6 +89,7 @@ export function parseTaskInput(input: unknown, defaults: TaskDefaults): TaskSpec
     checkTimeoutMs: t.checkTimeoutSeconds !== undefined ? t.checkTimeoutSeconds * 1000 : defaults.checkTimeoutMs,
     createdBy: t.createdBy ?? null,
     tokenBudget: t.tokenBudget ?? null,
+    record: t.record ?? defaults.record ?? false,
     clones: clones.map(({ name, c }) => ({
       name,
       agent: c.agent,

@@ -1,14 +1,16 @@
-// Creates, cancels and merges tasks. Used by the CLI now and by the API server later.
+// Creates, replays, cancels and merges tasks. Used by the CLI and the API server.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { realpathSync } from 'node:fs';
-import type { CloneRecord, MergeStrategy, TaskRecord } from '../domain/index.js';
+import type { CloneRecord, CloneSpec, MergeStrategy, TaskRecord } from '../domain/index.js';
 import { KageError, isTerminalTask, showValue } from '../domain/index.js';
 import { killProcessGroup } from '../process/supervisor.js';
 import { branchExists, currentBranch, isGitRepo, repoRoot, resolveCommit } from '../workspace/git.js';
 import { cloneBranchName } from './branches.js';
 import { jobExpirySeconds, type CoreContext } from './context.js';
 import { mergeInto, mergePatch, mergeTaskStatus } from './finalizer.js';
+import type { NewTask } from '../store/pg-store.js';
+import { replayPlan, type ReplayOptions } from './replay-task.js';
 import { parseTaskInput } from './task-input.js';
 
 /** NOTIFY channel carrying control messages (cancel) to the processes running clones. */
@@ -50,31 +52,52 @@ export function createTaskService(ctx: CoreContext) {
     return { repo, baseRef: ref, baseCommit };
   }
 
+  /** Stores a task and its clones, announces them and queues one job per clone. */
+  async function insertTask(fields: Omit<NewTask, 'id'>, clones: readonly CloneSpec[]): Promise<TaskView> {
+    const id = randomUUID();
+    const created = await store.createTask({ id, ...fields },
+      clones.map((c) => ({ id: randomUUID(), name: c.name, agent: c.agent, model: c.model, options: c.options,
+        branch: cloneBranchName(id, c.name), timeoutMs: c.timeoutMs })));
+    const { repo, baseRef, baseCommit } = created.task;
+    events.emit(id, null, 'task_created', { repo, baseRef, baseCommit, record: created.task.record, replayOf: created.task.replayOf,
+      clones: created.clones.map((c) => ({ name: c.name, agent: c.agent, model: c.model })) });
+    for (const clone of created.clones) events.emit(id, clone.id, 'clone_queued', { name: clone.name, agent: clone.agent });
+    await ctx.queue.enqueueMany(created.clones.map((clone) => ({
+      job: { taskId: id, cloneId: clone.id, attempt: 0 },
+      expireInSeconds: jobExpirySeconds(clone.timeoutMs, fields.checkTimeoutMs),
+    })));
+    void events.flush();
+    return created;
+  }
+
   return {
     /** Validates, stores and enqueues a task; returns it with its clones. */
     async createTask(input: unknown): Promise<TaskView> {
-      const spec = parseTaskInput(input, ctx.config);
+      const recordByDefault = ctx.config.gateway.enabled && ctx.config.gateway.record;
+      const spec = parseTaskInput(input, { ...ctx.config, record: recordByDefault });
+      if (spec.record && !ctx.config.gateway.enabled) {
+        throw new KageError('KAGE_GATEWAY_OFF', 'Invalid `record`: the flight recorder records through the LLM gateway, which is off (KAGE_GATEWAY=off)',
+          { field: 'record' });
+      }
       spec.clones.forEach((c, i) => {
         c.agent = ctx.agents.get(c.agent, `clones[${i}].agent`).id;
       });
       const { repo, baseRef, baseCommit } = await resolveRepoAndBase(spec.repo, spec.baseRef);
-      const id = randomUUID();
-      const created = await store.createTask(
-        { id, description: spec.description, repo, baseRef, baseCommit, checkCommand: spec.checkCommand,
-          setupCommand: spec.setupCommand, mergeStrategy: spec.mergeStrategy, maxRetries: spec.maxRetries,
-          retryDelayMs: spec.retryDelayMs, checkTimeoutMs: spec.checkTimeoutMs, createdBy: spec.createdBy,
-          tokenBudget: spec.tokenBudget },
-        spec.clones.map((c) => ({ id: randomUUID(), name: c.name, agent: c.agent, model: c.model, options: c.options,
-          branch: cloneBranchName(id, c.name), timeoutMs: c.timeoutMs })),
-      );
-      events.emit(id, null, 'task_created', { repo, baseRef, baseCommit, clones: created.clones.map((c) => ({ name: c.name, agent: c.agent, model: c.model })) });
-      for (const clone of created.clones) events.emit(id, clone.id, 'clone_queued', { name: clone.name, agent: clone.agent });
-      await ctx.queue.enqueueMany(created.clones.map((clone) => ({
-        job: { taskId: id, cloneId: clone.id, attempt: 0 },
-        expireInSeconds: jobExpirySeconds(clone.timeoutMs, spec.checkTimeoutMs),
-      })));
-      void events.flush();
-      return created;
+      return insertTask({ description: spec.description, repo, baseRef, baseCommit, checkCommand: spec.checkCommand,
+        setupCommand: spec.setupCommand, mergeStrategy: spec.mergeStrategy, maxRetries: spec.maxRetries,
+        retryDelayMs: spec.retryDelayMs, checkTimeoutMs: spec.checkTimeoutMs, createdBy: spec.createdBy,
+        tokenBudget: spec.tokenBudget, record: spec.record }, spec.clones);
+    },
+
+    /**
+     * Creates and enqueues a replay of a finished recorded task (replay-task.ts): its clones run as the
+     * recorded ones did, their model traffic answered from the recording, then are judged and merged as usual.
+     */
+    async replayTask(sourceId: string, opts: ReplayOptions = {}): Promise<TaskView> {
+      const source = await store.getTask(sourceId);
+      if (!source) throw new KageError('KAGE_TASK_NOT_FOUND', `No task with id ${showValue(sourceId)}`, { field: 'id' });
+      const plan = await replayPlan(ctx, source, await store.getClones(source.id), opts);
+      return insertTask(plan.task, plan.clones);
     },
 
     /** Finds a task by full id or unique id prefix (as printed by the CLI). */

@@ -1,5 +1,6 @@
 // The gateway's vocabulary shared with the store: who a per-clone token stands for, and one metered request.
-import type { Usage } from './task.js';
+import type { FlightGrant } from './flight.js';
+import type { MeteredUsage, Usage } from './task.js';
 
 /** The model providers the gateway fronts, one URL prefix each. */
 export type GatewayProvider = 'anthropic' | 'openai' | 'gemini' | 'ollama';
@@ -11,6 +12,8 @@ export interface GatewayGrant {
   taskId: string;
   /** Null for traffic that is the task's but no clone's (a judge's review, later). */
   cloneId: string | null;
+  /** Set when the task records its model traffic or replays a recording (flight recorder). */
+  flight?: FlightGrant | null;
 }
 
 /** One request through the gateway, as metered. Token counts follow `Usage`: input excludes the cached part. */
@@ -36,10 +39,8 @@ export interface GatewayRequestRecord extends GatewayGrant, Usage {
 }
 
 /** Metered totals of one clone (or, with `cloneId` null in a summary, the whole task). */
-export interface GatewayUsageTotals extends Usage {
+export interface GatewayUsageTotals extends MeteredUsage {
   cloneId: string | null;
-  requests: number;
-  costUsd: number;
 }
 
 export interface GatewayUsageSummary {

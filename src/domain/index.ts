@@ -3,3 +3,4 @@ export * from './task.js';
 export * from './agent-event.js';
 export * from './errors.js';
 export * from './gateway.js';
+export * from './flight.js';

@@ -104,6 +104,52 @@ export function totalTokens(u: Usage): number {
   return u.inputTokens + u.outputTokens + u.cacheReadTokens + u.cacheWriteTokens;
 }
 
+/** A clone's (or a task's) model traffic as the LLM gateway metered it, over every attempt. */
+export interface MeteredUsage extends Usage {
+  requests: number;
+  costUsd: number;
+  /** Requests that did not end in a success: an error status, no answer, or refused by kage (budget, rate limit). */
+  errors: number;
+}
+
+/** Where a clone's `usage` and `costUsd` come from. */
+export type UsageSource =
+  /** The gateway metered the clone's requests: its sums are the figures. */
+  | 'gateway'
+  /** Nothing was metered (gateway off, or an agent without model traffic): the agent's own report. */
+  | 'agent';
+
+/** Usage and cost of a task: its clones' figures and the gateway's metered totals (null when it metered none). */
+export interface TaskUsage {
+  usage: Usage;
+  costUsd: number;
+  metered: MeteredUsage | null;
+}
+
+export function addUsage(a: Usage, b: Usage): Usage {
+  return {
+    inputTokens: a.inputTokens + b.inputTokens,
+    outputTokens: a.outputTokens + b.outputTokens,
+    cacheReadTokens: a.cacheReadTokens + b.cacheReadTokens,
+    cacheWriteTokens: a.cacheWriteTokens + b.cacheWriteTokens,
+  };
+}
+
+export function taskUsage(clones: readonly Pick<CloneRecord, 'usage' | 'costUsd' | 'metered'>[]): TaskUsage {
+  let usage: Usage = { ...ZERO_USAGE };
+  let costUsd = 0;
+  let metered: MeteredUsage | null = null;
+  for (const c of clones) {
+    usage = addUsage(usage, c.usage);
+    costUsd += c.costUsd;
+    if (c.metered === null) continue;
+    const sum: MeteredUsage = metered ?? { ...ZERO_USAGE, requests: 0, costUsd: 0, errors: 0 };
+    metered = { ...addUsage(sum, c.metered), requests: sum.requests + c.metered.requests,
+      costUsd: sum.costUsd + c.metered.costUsd, errors: sum.errors + c.metered.errors };
+  }
+  return { usage, costUsd, metered };
+}
+
 export interface CloneSpec {
   /** Unique within the task: `fake`, `fake-2`, or a user-given name. */
   name: string;
@@ -128,6 +174,8 @@ export interface TaskSpec {
   createdBy: string | null;
   /** Tokens all clones together may use; null means no limit. Stored now, enforced by the gateway. */
   tokenBudget: number | null;
+  /** Store every request/response pair of the clones' model traffic (the gateway's flight recorder). */
+  record: boolean;
   clones: CloneSpec[];
 }
 
@@ -147,6 +195,10 @@ export interface TaskRecord {
   createdBy: string | null;
   /** Tokens all clones together may use; null means no limit. */
   tokenBudget: number | null;
+  /** The clones' model traffic is recorded by the gateway's flight recorder. */
+  record: boolean;
+  /** The recorded task whose recording answers this task's model traffic; null for a task that is no replay. */
+  replayOf: string | null;
   bestClone: string | null;
   mergeStatus: MergeStatus;
   mergeCommit: string | null;
@@ -179,8 +231,16 @@ export interface CloneRecord {
   exitCode: number | null;
   exitSignal: string | null;
   error: string | null;
+  /** Tokens used: the gateway's metered sums when it metered any request of the clone, else `reportedUsage`. */
   usage: Usage;
+  /** Cost in USD, from the same source as `usage`. */
   costUsd: number;
+  usageSource: UsageSource;
+  /** What the agent's own output reported for its latest attempt. */
+  reportedUsage: Usage;
+  reportedCostUsd: number;
+  /** The gateway's totals over all attempts; null when it metered no request of the clone. */
+  metered: MeteredUsage | null;
   durationMs: number | null;
   diff: DiffStats | null;
   headCommit: string | null;

@@ -46,7 +46,8 @@ export interface ForwardOutcome {
 export const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection',
   'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
-function responseHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
+/** The upstream's answer headers as the client gets them. */
+export function responseHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
   const listed = new Set(String(headers.connection ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean));
   for (const [name, value] of Object.entries(headers)) {

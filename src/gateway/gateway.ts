@@ -2,16 +2,21 @@
 // clone by its per-clone token, runs the pre-forward steps (budget, rate limit), forwards to the configured
 // upstream with the real key (again, after a delay, when it answers 429/503/529: retry.ts), streams the
 // answer back as it arrives while reading its usage, and meters each request (store row, then `onRequest`).
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+// For a recording task's clone the flight recorder keeps each exchange as it passes (recorder.ts); a replaying
+// task's clone is answered from a recording instead of any upstream (replay.ts).
+import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { GATEWAY_PROVIDERS, KageError, showValue, type GatewayGrant, type GatewayProvider, type GatewayRequestRecord } from '../domain/index.js';
 import { listenHttp } from '../net/listen.js';
-import { forward, type ForwardOutcome } from './forward.js';
+import { forward, responseHeaders, type ForwardOutcome } from './forward.js';
 import { createUsageMeter, type UsageMeter } from './meter.js';
 import { createPriceTable, type ModelPrice } from './prices.js';
 import { clientCredential, PROVIDERS, requestedModel, routeOf, type ProviderSpec } from './providers.js';
+import { createExchangeTap, createSequencer, DEFAULT_MAX_RECORDED_BYTES, type ExchangeTap, type RecordingStore } from './recorder.js';
+import { redactedPath } from './redact.js';
+import { createReplayer, type ReplayMismatch, type ReplayStore, type ReplayTiming } from './replay.js';
 import { BodyTooLarge, parseBody, readBody, upstreamHeaders, upstreamUrl } from './request.js';
 import { pause, retryDelayMs, type UpstreamRetryOptions } from './retry.js';
 import { runSteps, type GatewayRequestInfo, type GatewayStep } from './steps.js';
@@ -51,6 +56,14 @@ export interface GatewayOptions {
   connectTimeoutMs?: number;
   /** Upstream 429/503/529 retried before the client has seen a byte (retry.ts); default no retries. */
   retry?: UpstreamRetryOptions;
+  /** The flight recorder: where recordings are kept and read (PgRecordingStore); without it nothing is recorded and replays fail. */
+  recordings?: (RecordingStore & ReplayStore) | null;
+  /** Largest answer kept per recorded exchange (default 16 MiB); past it the bytes are counted, not kept. */
+  maxRecordedBytes?: number;
+  /** How replays stream recorded answers; default `fast`. */
+  replayTiming?: ReplayTiming;
+  /** A replayed request that did not meet its recorded twin (a `replay_mismatch` event). */
+  onReplayMismatch?: (grant: GatewayGrant, mismatch: ReplayMismatch) => void;
 }
 
 export interface Gateway {
@@ -103,6 +116,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const prices = createPriceTable(options.prices);
   const steps = options.steps ?? [];
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const maxRecordedBytes = options.maxRecordedBytes ?? DEFAULT_MAX_RECORDED_BYTES;
   const upstreams = Object.fromEntries(GATEWAY_PROVIDERS.map((p) => [p, {
     base: normalizeUpstream(PROVIDERS[p], options.upstreams[p]),
     apiKey: options.upstreams[p]?.apiKey ?? null,
@@ -110,6 +124,32 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
   const open = new Set<ServerResponse>();
   const writes = new Set<Promise<void>>();
+  const recordings = options.recordings ?? null;
+  const sequencer = recordings === null ? null : createSequencer(recordings);
+  const replayer = createReplayer({
+    store: recordings ?? { recordedRequests: async () => [], recordedResponse: async () => null },
+    timing: options.replayTiming ?? 'fast',
+    onMismatch: (grant, mismatch) => {
+      try {
+        options.onReplayMismatch?.(grant, mismatch);
+      } catch (err) {
+        log.error({ err }, 'a gateway onReplayMismatch listener failed');
+      }
+    },
+  });
+
+  /** Keeps a store write in `writes` until it settles, so `close` can wait for it. */
+  function track(write: Promise<void>): void {
+    const tracked: Promise<void> = write.catch(() => undefined).finally(() => writes.delete(tracked));
+    writes.add(tracked);
+  }
+
+  function keep(tap: ExchangeTap | null, end: Parameters<ExchangeTap['exchange']>[0]): void {
+    if (tap === null || recordings === null) return;
+    const exchange = tap.exchange(end);
+    track(recordings.insertRecording(exchange)
+      .catch((err: unknown) => log.error({ err, task: exchange.taskId, clone: exchange.cloneId }, 'storing a recorded exchange failed')));
+  }
 
   function meter(record: GatewayRequestRecord, request: GatewayRequestInfo): void {
     try {
@@ -165,7 +205,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       throw err;
     }
     const requestModel = requestedModel(spec.name, rest, parseBody(body, req.headers['content-encoding'] as string | undefined));
-    const base = { ...grant, provider: spec.name, method, path: rest, startedAt };
+    const base = { taskId: grant.taskId, cloneId: grant.cloneId, provider: spec.name, method, path: rest, startedAt };
     const record = (status: number | null, error: string | null, extra: Partial<GatewayRequestRecord> = {}): GatewayRequestRecord => ({
       ...base, model: requestModel, status, error, stream: false, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0,
       cacheWriteTokens: 0, costUsd: 0, latencyMs: performance.now() - started, ttfbMs: null, ...extra,
@@ -181,52 +221,79 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       return meter(record(rejection.status, rejection.message), info);
     }
 
-    const upstream = upstreams[spec.name];
+    const flight = grant.flight ?? null;
+    const path = redactedPath(rest, url);
+    const tap = flight?.mode === 'record' && sequencer !== null
+      ? createExchangeTap({ grant, flight, seq: await sequencer.next(grant.taskId, flight.cloneName), provider: spec.name, method, path,
+        headers: req.headers, body, startedAt, started }, maxRecordedBytes)
+      : null;
     let usageMeter: UsageMeter | null = null;
-    const retry = options.retry;
+    const hooks = {
+      onResponse: (status: number, headers: IncomingHttpHeaders): void => {
+        usageMeter = createUsageMeter(spec.name, headers['content-type']);
+        tap?.response(status, responseHeaders(headers));
+      },
+      onChunk: (chunk: Buffer): void => {
+        usageMeter?.push(chunk);
+        tap?.chunk(chunk);
+      },
+    };
     let outcome: ForwardOutcome;
-    // The whole request again while the client has seen nothing of the answer; the last answer goes through.
-    for (let attempt = 0; ; attempt += 1) {
-      let delayMs: number | null = null;
-      outcome = await forward({
-        url: upstreamUrl(upstream.base, rest, url),
-        method,
-        headers: upstreamHeaders(req.headers, body.length, upstream.apiKey === null ? {} : spec.upstreamAuth(upstream.apiKey, credential!.bearer)),
-        body,
-        agents,
-        connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
-      }, res, {
-        hold: (status, headers) => {
-          delayMs = retry === undefined ? null : retryDelayMs(retry, attempt, status, headers['retry-after'], Date.now());
-          return delayMs !== null;
-        },
-        onResponse: (_status, headers) => {
-          usageMeter = createUsageMeter(spec.name, headers['content-type']);
-        },
-        onChunk: (chunk) => usageMeter?.push(chunk),
-      });
-      if (outcome.held === null || retry === undefined || delayMs === null) break;
-      try {
-        retry.onRetry?.(info, { status: outcome.held.status, delayMs, attempt: attempt + 1 });
-      } catch (err) {
-        log.error({ err }, 'a gateway onRetry listener failed');
+    if (flight?.mode === 'replay') {
+      outcome = await replayer.serve({ grant, flight, spec, method, path, body, model: requestModel,
+        contentEncoding: req.headers['content-encoding'] as string | undefined }, res, hooks);
+    } else {
+      const upstream = upstreams[spec.name];
+      const retry = options.retry;
+      // The whole request again while the client has seen nothing of the answer; the last answer goes through.
+      for (let attempt = 0; ; attempt += 1) {
+        let delayMs: number | null = null;
+        outcome = await forward({
+          url: upstreamUrl(upstream.base, rest, url),
+          method,
+          headers: upstreamHeaders(req.headers, body.length, upstream.apiKey === null ? {} : spec.upstreamAuth(upstream.apiKey, credential!.bearer)),
+          body,
+          agents,
+          connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+        }, res, {
+          hold: (status, headers) => {
+            delayMs = retry === undefined ? null : retryDelayMs(retry, attempt, status, headers['retry-after'], Date.now());
+            return delayMs !== null;
+          },
+          ...hooks,
+        });
+        if (outcome.held === null || retry === undefined || delayMs === null) break;
+        try {
+          retry.onRetry?.(info, { status: outcome.held.status, delayMs, attempt: attempt + 1 });
+        } catch (err) {
+          log.error({ err }, 'a gateway onRetry listener failed');
+        }
+        const limited = (await pause(delayMs, aborted.signal)) ? await retry.beforeRetry?.(info, aborted.signal) ?? null : null;
+        if (aborted.signal.aborted) return meter(record(null, `the client disconnected while a retry after HTTP ${outcome.held.status} waited`), info);
+        if (limited !== null) {
+          sendJson(res, limited.status, spec.errorBody(limited.status, limited.message), limited.headers);
+          return meter(record(limited.status, limited.message), info);
+        }
       }
-      const limited = (await pause(delayMs, aborted.signal)) ? await retry.beforeRetry?.(info, aborted.signal) ?? null : null;
-      if (aborted.signal.aborted) return meter(record(null, `the client disconnected while a retry after HTTP ${outcome.held.status} waited`), info);
-      if (limited !== null) {
-        sendJson(res, limited.status, spec.errorBody(limited.status, limited.message), limited.headers);
-        return meter(record(limited.status, limited.message), info);
+      if (outcome.unreachable) {
+        log.warn({ provider: spec.name, upstream: upstream.base, error: outcome.error }, 'gateway upstream unreachable');
+        const answer = Buffer.from(JSON.stringify(spec.errorBody(502, `kage gateway: ${outcome.error}`)));
+        const headers = {
+          [UNREACHABLE_HEADERS.error]: 'upstream-unreachable',
+          [UNREACHABLE_HEADERS.upstream]: upstream.base,
+          // Header values must be Latin-1; error texts from the network stack are ASCII, but keep it so.
+          [UNREACHABLE_HEADERS.reason]: (outcome.unreachableReason ?? '').replace(/[^\x20-\x7e]/g, '?'),
+          'content-type': 'application/json',
+        };
+        if (!res.headersSent && !res.destroyed) {
+          res.writeHead(502, { ...headers, 'content-length': answer.length }).end(answer);
+          // The client's answer is kage's own 502; a replay gives the same one.
+          tap?.response(502, headers);
+          tap?.chunk(answer);
+        }
+        keep(tap, { stream: false, complete: res.headersSent, error: outcome.error });
+        return meter(record(res.headersSent ? 502 : null, outcome.error), info);
       }
-    }
-    if (outcome.unreachable) {
-      log.warn({ provider: spec.name, upstream: upstream.base, error: outcome.error }, 'gateway upstream unreachable');
-      sendJson(res, 502, spec.errorBody(502, `kage gateway: ${outcome.error}`), {
-        [UNREACHABLE_HEADERS.error]: 'upstream-unreachable',
-        [UNREACHABLE_HEADERS.upstream]: upstream.base,
-        // Header values must be Latin-1; error texts from the network stack are ASCII, but keep it so.
-        [UNREACHABLE_HEADERS.reason]: (outcome.unreachableReason ?? '').replace(/[^\x20-\x7e]/g, '?'),
-      });
-      return meter(record(res.headersSent ? 502 : null, outcome.error), info);
     }
     const m = usageMeter as UsageMeter | null;
     const usage = m?.end() ?? null;
@@ -235,10 +302,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     };
     const model = usage?.model ?? requestModel;
     const error = outcome.error ?? (outcome.status !== null && outcome.status >= 400 ? usage?.error ?? `HTTP ${outcome.status}` : usage?.error ?? null);
+    const stream = (m?.streamed ?? false) || rest.includes(':streamGenerateContent');
+    keep(tap, { stream, complete: outcome.error === null, error: outcome.error });
     meter(record(outcome.status, error, {
       ...counts,
       model,
-      stream: (m?.streamed ?? false) || rest.includes(':streamGenerateContent'),
+      stream,
       costUsd: usage === null ? 0 : prices.costUsd(model, usage),
       ttfbMs: outcome.firstByteAt === null ? null : outcome.firstByteAt - started,
     }), info);
@@ -261,7 +330,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     port,
     baseUrls: () => Object.fromEntries(GATEWAY_PROVIDERS.map((p) => [p, `${url}${PROVIDERS[p].prefix}`])) as Record<GatewayProvider, string>,
     issueToken: (grant) => tokens.issue(grant),
-    revokeToken: (token) => tokens.revoke(token),
+    async revokeToken(token) {
+      const grant = await tokens.resolve(token).catch(() => null);
+      if (grant?.flight) {
+        replayer.forget(grant);
+        sequencer?.forget(grant.taskId, grant.flight.cloneName);
+      }
+      await tokens.revoke(token);
+    },
     close() {
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));

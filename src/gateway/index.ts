@@ -5,3 +5,6 @@ export type { GatewayRejection, GatewayRequestInfo, GatewayStep } from './steps.
 export { TOKEN_PREFIX } from './tokens.js';
 export { createRateLimiter, systemClock, type Clock, type RateLimit, type RateLimiter, type RateLimiterOptions, type RateLimitWait } from './rate-limit.js';
 export { RETRY_STATUSES, type GatewayRetry, type RetryPolicy, type UpstreamRetryOptions } from './retry.js';
+export { DEFAULT_MAX_RECORDED_BYTES, type RecordingStore } from './recorder.js';
+export { REDACTED, redactHeaders, redactedPath } from './redact.js';
+export { REPLAY_EXHAUSTED, type ReplayMismatch, type ReplayStore, type ReplayTiming } from './replay.js';

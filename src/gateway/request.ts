@@ -21,13 +21,22 @@ export async function readBody(req: IncomingMessage, maxBytes: number): Promise<
   return Buffer.concat(chunks);
 }
 
+/** The body decompressed when it was sent compressed; null for an unknown encoding or a corrupt body. */
+export function decodeBody(body: Buffer, encoding: string | undefined): Buffer | null {
+  try {
+    const enc = (encoding ?? 'identity').trim().toLowerCase();
+    return enc === 'gzip' ? gunzipSync(body) : enc === 'deflate' ? inflateSync(body) : enc === 'br' ? brotliDecompressSync(body)
+      : enc === 'identity' ? body : null;
+  } catch {
+    return null;
+  }
+}
+
 /** The body as JSON for reading `model`, decompressed when it was sent compressed; null when it is not JSON. */
 export function parseBody(body: Buffer, encoding: string | undefined): unknown {
   if (body.length === 0) return null;
+  const plain = decodeBody(body, encoding);
   try {
-    const enc = (encoding ?? 'identity').trim().toLowerCase();
-    const plain = enc === 'gzip' ? gunzipSync(body) : enc === 'deflate' ? inflateSync(body) : enc === 'br' ? brotliDecompressSync(body)
-      : enc === 'identity' ? body : null;
     return plain === null ? null : JSON.parse(plain.toString('utf8'));
   } catch {
     return null;

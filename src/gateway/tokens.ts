@@ -31,7 +31,8 @@ export function createTokenRegistry(store: GatewayTokenStore | null): TokenRegis
     async issue(grant) {
       const token = `${TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
       const hash = hashToken(token);
-      grants.set(hash, Object.freeze({ taskId: grant.taskId, cloneId: grant.cloneId }));
+      grants.set(hash, Object.freeze({ taskId: grant.taskId, cloneId: grant.cloneId,
+        ...(grant.flight ? { flight: Object.freeze({ ...grant.flight }) } : {}) }));
       await store?.addGatewayToken(hash, grant);
       return token;
     },

@@ -17,6 +17,7 @@ import { createGateway, type Gateway } from '../gateway/index.js';
 import { CloneQueue } from '../queue/clone-queue.js';
 import { ensureEmbeddedPostgres } from '../store/embedded-postgres.js';
 import { PgGatewayStore } from '../store/gateway-store.js';
+import { PgRecordingStore } from '../store/recording-store.js';
 import { createKageBudgetGuard } from './budgets.js';
 import { createKageRateLimiter, upstreamRetry } from './rate-limits.js';
 import { upstreamsWithSecrets } from './upstream-keys.js';
@@ -131,12 +132,17 @@ export async function startGateway(config: KageConfig, pool: pg.Pool, events: Ev
     log,
     prices: config.gateway.prices,
     port,
-    // The budget first, so that a request it refuses takes no rate-limit slot.
-    steps: [budget.step, limits.step],
+    // The budget first, so that a request it refuses takes no rate-limit slot. A replay reaches no provider,
+    // so its requests neither wait for nor take a provider's slot.
+    steps: [budget.step, (request, signal) => (request.grant.flight?.mode === 'replay' ? null : limits.step(request, signal))],
     onMetered: (record, request) => {
       budget.onMetered(record, request);
-      limits.onMetered(record, request);
+      if (request.grant.flight?.mode !== 'replay') limits.onMetered(record, request);
     },
+    recordings: new PgRecordingStore(pool),
+    maxRecordedBytes: config.gateway.maxRecordedBytes,
+    replayTiming: config.gateway.replayTiming,
+    onReplayMismatch: (grant, mismatch) => events.emit(grant.taskId, grant.cloneId, 'replay_mismatch', { ...mismatch }),
     retry: upstreamRetry(config.rateLimits, limits, events),
     onRequest: (r) => {
       events.emit(r.taskId, r.cloneId, 'gateway_request', {

@@ -8,12 +8,12 @@ export class PgGatewayStore {
   constructor(private readonly pool: pg.Pool) {}
 
   async addGatewayToken(hash: string, grant: GatewayGrant): Promise<void> {
-    await this.pool.query(sql('insert-gateway-token'), [hash, grant.taskId, grant.cloneId]);
+    await this.pool.query(sql('insert-gateway-token'), [hash, grant.taskId, grant.cloneId, grant.flight ? JSON.stringify(grant.flight) : null]);
   }
 
   async findGatewayToken(hash: string): Promise<GatewayGrant | null> {
     const row = (await this.pool.query(sql('select-gateway-token'), [hash])).rows[0];
-    return row ? { taskId: row.task_id, cloneId: row.clone_id } : null;
+    return row ? { taskId: row.task_id, cloneId: row.clone_id, flight: row.flight ?? null } : null;
   }
 
   async deleteGatewayToken(hash: string): Promise<void> {
@@ -50,11 +50,13 @@ export class PgGatewayStore {
       cloneId: row.clone_id, requests: row.requests,
       inputTokens: Number(row.input_tokens), outputTokens: Number(row.output_tokens),
       cacheReadTokens: Number(row.cache_read_tokens), cacheWriteTokens: Number(row.cache_write_tokens),
-      costUsd: Number(row.cost_usd),
+      costUsd: Number(row.cost_usd), errors: row.errors,
     }));
-    const total: GatewayUsageTotals = { cloneId: null, requests: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, costUsd: 0 };
+    const total: GatewayUsageTotals = { cloneId: null, requests: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0,
+      costUsd: 0, errors: 0 };
     for (const c of clones) {
       total.requests += c.requests;
+      total.errors += c.errors;
       total.inputTokens += c.inputTokens;
       total.outputTokens += c.outputTokens;
       total.cacheReadTokens += c.cacheReadTokens;

@@ -1,5 +1,5 @@
 // Maps database rows to domain records and record patches to columns.
-import type { CloneRecord, EventRecord, TaskRecord } from '../domain/index.js';
+import type { CloneRecord, EventRecord, MeteredUsage, TaskRecord, Usage } from '../domain/index.js';
 
 type Row = Record<string, any>;
 
@@ -22,6 +22,8 @@ export function toTask(r: Row): TaskRecord {
     status: r.status,
     createdBy: r.created_by,
     tokenBudget: numOrNull(r.token_budget),
+    record: r.record ?? false,
+    replayOf: r.replay_of ?? null,
     bestClone: r.best_clone,
     mergeStatus: r.merge_status,
     mergeCommit: r.merge_commit,
@@ -36,7 +38,32 @@ export function toTask(r: Row): TaskRecord {
   };
 }
 
+/**
+ * The `metered_*` columns the clone reads join in (select-clones.sql); null when the gateway metered no
+ * request of the clone, or when the row came from a statement without them.
+ */
+function meteredOf(r: Row): MeteredUsage | null {
+  if (!r.metered_requests) return null;
+  return {
+    requests: num(r.metered_requests),
+    inputTokens: num(r.metered_input_tokens),
+    outputTokens: num(r.metered_output_tokens),
+    cacheReadTokens: num(r.metered_cache_read_tokens),
+    cacheWriteTokens: num(r.metered_cache_write_tokens),
+    costUsd: num(r.metered_cost_usd),
+    errors: num(r.metered_errors),
+  };
+}
+
 export function toClone(r: Row): CloneRecord {
+  // The clone's own columns hold what the agent reported; the gateway's metering, when there is any, wins.
+  const reportedUsage: Usage = {
+    inputTokens: num(r.input_tokens),
+    outputTokens: num(r.output_tokens),
+    cacheReadTokens: num(r.cache_read_tokens),
+    cacheWriteTokens: num(r.cache_write_tokens),
+  };
+  const metered = meteredOf(r);
   return {
     id: r.id,
     taskId: r.task_id,
@@ -56,13 +83,13 @@ export function toClone(r: Row): CloneRecord {
     exitCode: r.exit_code,
     exitSignal: r.exit_signal,
     error: r.error,
-    usage: {
-      inputTokens: num(r.input_tokens),
-      outputTokens: num(r.output_tokens),
-      cacheReadTokens: num(r.cache_read_tokens),
-      cacheWriteTokens: num(r.cache_write_tokens),
-    },
-    costUsd: num(r.cost_usd),
+    usage: metered === null ? reportedUsage : { inputTokens: metered.inputTokens, outputTokens: metered.outputTokens,
+      cacheReadTokens: metered.cacheReadTokens, cacheWriteTokens: metered.cacheWriteTokens },
+    costUsd: metered === null ? num(r.cost_usd) : metered.costUsd,
+    usageSource: metered === null ? 'agent' : 'gateway',
+    reportedUsage,
+    reportedCostUsd: num(r.cost_usd),
+    metered,
     durationMs: numOrNull(r.duration_ms),
     diff: r.diff_files ? { files: r.diff_files, insertions: r.insertions ?? 0, deletions: r.deletions ?? 0 } : null,
     headCommit: r.head_commit,
@@ -107,7 +134,9 @@ export interface ClonePatch {
   exitCode?: number | null;
   exitSignal?: string | null;
   error?: string | null;
+  /** The agent's own report, read back as `reportedUsage` (and as `usage` while nothing is metered). */
   usage?: CloneRecord['usage'];
+  /** Likewise `reportedCostUsd`. */
   costUsd?: number;
   durationMs?: number | null;
   diff?: CloneRecord['diff'];

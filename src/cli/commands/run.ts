@@ -4,6 +4,7 @@ import { isTerminalTask } from '../../domain/index.js';
 import { followEvents } from '../../events/follow.js';
 import type { Kage } from '../../main/app.js';
 import { parseAgentFlag } from '../../core/task-input.js';
+import type { TaskView } from '../../core/task-service.js';
 import { withKage, type GlobalFlags } from '../context.js';
 import { createProgressView } from '../progress.js';
 import { summary, taskJson } from '../render.js';
@@ -16,7 +17,12 @@ export interface RunOutput {
 
 /** Creates the task, works on it until it is terminal, prints the result; returns the exit code. */
 export async function runTaskAndWait(kage: Kage, input: Record<string, unknown>, output: RunOutput): Promise<number> {
-  const { task, clones } = await kage.tasks.createTask(input);
+  return workOnTask(kage, await kage.tasks.createTask(input), output);
+}
+
+/** Runs a created task's clones in this process until it is terminal, prints the result; returns the exit code. */
+export async function workOnTask(kage: Kage, created: TaskView, output: RunOutput): Promise<number> {
+  const { task, clones } = created;
   const concurrency = kage.config.concurrency ?? Math.min(clones.length, 8);
   if (!output.json) output.out.write(`Task ${task.id}: ${clones.length} clone(s) on ${task.baseRef} of ${task.repo}\n`);
   const view = output.json ? null : createProgressView(output.out, task.id);
@@ -83,6 +89,7 @@ export function registerRun(program: Command, globals: () => GlobalFlags): void 
     .option('--retry-delay <seconds>', 'first retry delay; doubles per retry', intOption('--retry-delay'))
     .option('--option <key=value>', 'adapter option for every clone (e.g. behaviour=fix)', collect, [])
     .option('--concurrency <n>', 'clones run at once by this process', intOption('--concurrency'))
+    .option('--record', 'record every model request and answer (the gateway\'s flight recorder), for `kage replay` (default: KAGE_RECORD)')
     .option('--json', 'print the final task record as JSON')
     .action(async (description: string, flags) => {
       const agents: string[] = flags.agent.length > 0 ? flags.agent : ['fake'];
@@ -100,6 +107,7 @@ export function registerRun(program: Command, globals: () => GlobalFlags): void 
         ...(flags.timeout !== undefined ? { timeoutSeconds: flags.timeout } : {}),
         ...(flags.retries !== undefined ? { maxRetries: flags.retries } : {}),
         ...(flags.retryDelay !== undefined ? { retryDelaySeconds: flags.retryDelay } : {}),
+        ...(flags.record ? { record: true } : {}),
         clones: agents.map((a, i) => ({ ...parseAgentFlag(a, i), options })),
       };
       const overrides = flags.concurrency !== undefined ? { concurrency: flags.concurrency } : {};
