@@ -1,4 +1,4 @@
-// Diff statistics between two commits, from `git diff --numstat -z`.
+// Diff statistics between two commits, or a commit and the index, from `git diff --numstat -z`.
 import type { DiffStats } from '../domain/index.js';
 import { runGit } from './git.js';
 
@@ -40,6 +40,15 @@ export function parseNumstat(output: string): DiffStats {
 export async function diffStats(cwd: string, baseCommit: string, headCommit: string): Promise<DiffStats> {
   const res = await runGit(
     ['diff', '--numstat', '-z', '--no-renames', '--no-ext-diff', '--no-textconv', baseCommit, headCommit, '--'],
+    { cwd },
+  );
+  return parseNumstat(res.stdout);
+}
+
+/** diffStats of the worktree's index (what is staged) against `baseCommit`. */
+export async function stagedDiffStats(cwd: string, baseCommit: string): Promise<DiffStats> {
+  const res = await runGit(
+    ['diff', '--cached', '--numstat', '-z', '--no-renames', '--no-ext-diff', '--no-textconv', baseCommit, '--'],
     { cwd },
   );
   return parseNumstat(res.stdout);

@@ -167,10 +167,17 @@ describe('worktree manager', () => {
     writeFileSync(join(wt.path, 'new.txt'), 'x\n');
     expect(headBranchOf(wt.path)).toBe(wt.branch);
 
-    const first = await resolving.commitAndDiff(wt.path, 'one', base, [], { repo, branch: wt.branch });
+    writeFileSync(join(wt.path, 'README.md'), 'one\nTWO\n');
+    unlinkSync(join(wt.path, 'old.txt'));
+    mkdirSync(join(wt.path, 'node_modules'));
+    writeFileSync(join(wt.path, 'node_modules', 'dep.js'), 'made by setup\n');
+
+    const first = await resolving.commitAndDiff(wt.path, 'one', base, ['node_modules'], { repo, branch: wt.branch });
 
     expect(first.head).toBe(await resolveCommit(wt.path, 'HEAD'));
-    expect(first.diff.files).toEqual(['new.txt']);
+    // The diff read from the index while committing is the committed one.
+    expect(first.diff).toEqual(await resolving.diffStats(wt.path, base, first.head));
+    expect([...first.diff.files].sort()).toEqual(['README.md', 'new.txt', 'old.txt']);
     expect(asked).toEqual([`${repo} refs/heads/${wt.branch}`]);
 
     await git(wt.path, 'checkout', '-q', '-b', 'elsewhere');

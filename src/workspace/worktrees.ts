@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync, realpathSync, rmdirSync, statSyn
 import { mkdir, rm } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { KageError, showValue, type DiffStats } from '../domain/index.js';
-import { diffStats } from './diff.js';
+import { diffStats, stagedDiffStats } from './diff.js';
 import { COMMIT_CONFIG, branchExists, currentBranch, isAncestor, isFullOid, resolveCommit, runGit, type ObjectResolver } from './git.js';
 import { repoLockKey, shortHash, withRepoKeyLock } from './repo-lock.js';
 
@@ -224,11 +224,19 @@ export function createWorktreeManager(options: WorktreeManagerOptions): Worktree
   }
 
   async function commitStaged(worktreePath: string, message: string, exclude: readonly string[]): Promise<void> {
+    await stage(worktreePath, exclude);
+    await commitIndex(worktreePath, message);
+  }
+
+  async function stage(worktreePath: string, exclude: readonly string[]): Promise<void> {
     // No repository lock: staging and committing touch only this worktree's index and branch, plus new
     // objects, all of which git writes safely in parallel. The one shared step a commit could take,
     // auto-gc, is off in COMMIT_CONFIG.
     const pathspec = exclude.length > 0 ? ['--', '.', ...exclude.map((p) => `:(exclude,literal)${p}`)] : [];
     await runGit(['add', '-A', ...pathspec], { cwd: worktreePath });
+  }
+
+  async function commitIndex(worktreePath: string, message: string): Promise<void> {
     // Commit straight away, as there is usually something to commit; only a refusal needs the question
     // whether anything was staged (nothing: not an error) or the commit itself failed.
     const commitArgs = [...COMMIT_CONFIG, 'commit', '--no-verify', '--quiet', '-m', message];
@@ -248,9 +256,10 @@ export function createWorktreeManager(options: WorktreeManagerOptions): Worktree
 
   async function commitAndDiff(worktreePath: string, message: string, baseCommit: string, exclude: readonly string[] = [],
     ref?: WorktreeRef) {
-    await commitStaged(worktreePath, message, exclude);
-    const [head, diff] = await Promise.all([headOf(worktreePath, ref), diffStats(worktreePath, baseCommit, 'HEAD')]);
-    return { head, diff };
+    await stage(worktreePath, exclude);
+    // The staged index is the tree the commit records, so its diff against the base is read meanwhile.
+    const [, diff] = await Promise.all([commitIndex(worktreePath, message), stagedDiffStats(worktreePath, baseCommit)]);
+    return { head: await headOf(worktreePath, ref), diff };
   }
 
   /** The worktree's HEAD: by its branch's name from the resolver when there is one, else from git. */
