@@ -321,6 +321,16 @@ describe('kage run --record, then kage replay', () => {
     const events = await store.listEvents(second.id);
     expect(events.filter((e) => e.type === 'replay_mismatch').map((e) => e.payload)).toEqual([]);
     expect(events.filter((e) => e.type === 'gateway_request')).toHaveLength([...counts.values()].reduce((a, b) => a + b, 0));
+
+    // `kage clean --recordings` deletes the recording; a replay is then refused, clearly, before anything runs.
+    const total = [...counts.values()].reduce((a, b) => a + b, 0);
+    const clean = await kageCli(['clean', '--recordings'], env);
+    expect(clean.code, clean.stderr).toBe(0);
+    expect(clean.stdout).toContain(`${total} recorded exchange(s)`);
+    expect(await recordings.listRecordings(first.id)).toEqual([]);
+    const refused = await kageCli(['replay', first.id.slice(0, 8)], env);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('KAGE_NO_RECORDING');
   });
 });
 

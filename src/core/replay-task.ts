@@ -7,6 +7,7 @@ import { KageError, isTerminalTask } from '../domain/index.js';
 import type { NewTask } from '../store/pg-store.js';
 import { resolveCommit } from '../workspace/git.js';
 import type { CoreContext } from './context.js';
+import { PgRecordingStore } from '../store/recording-store.js';
 
 export interface ReplayOptions {
   /** Default: the recorded task's strategy. */
@@ -29,13 +30,19 @@ export async function replayPlan(ctx: CoreContext, source: TaskRecord, clones: r
     throw new KageError('KAGE_GATEWAY_OFF', 'A replay answers the clones\' model traffic from the recording through the LLM gateway, which is off (KAGE_GATEWAY=off)',
       { field: 'gateway.enabled' });
   }
+  const original = source.replayOf ?? source.id;
+  const recorded = [...(await new PgRecordingStore(ctx.store.pool).countRecordings(original)).values()].reduce((a, b) => a + b, 0);
+  if (recorded === 0 && clones.some((c) => ctx.agents.get(c.agent).provider !== undefined)) {
+    throw new KageError('KAGE_NO_RECORDING',
+      `Task ${original} has no recorded model exchange left (\`kage clean --recordings\` deletes them), so there is nothing to replay`, { field: 'id' });
+  }
   await resolveCommit(source.repo, source.baseCommit);
   return {
     task: {
       description: source.description, repo: source.repo, baseRef: source.baseRef, baseCommit: source.baseCommit,
       checkCommand: source.checkCommand, setupCommand: source.setupCommand, mergeStrategy: opts.mergeStrategy ?? source.mergeStrategy,
       maxRetries: source.maxRetries, retryDelayMs: source.retryDelayMs, checkTimeoutMs: source.checkTimeoutMs,
-      createdBy: opts.createdBy ?? source.createdBy, tokenBudget: source.tokenBudget, record: false, replayOf: source.replayOf ?? source.id,
+      createdBy: opts.createdBy ?? source.createdBy, tokenBudget: source.tokenBudget, record: false, replayOf: original,
     },
     clones: clones.map((c, i) => ({ name: c.name, agent: ctx.agents.get(c.agent, `clones[${i}].agent`).id, model: c.model,
       timeoutMs: c.timeoutMs, options: c.options })),

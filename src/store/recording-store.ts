@@ -36,6 +36,11 @@ export class PgRecordingStore {
       x.workdir, x.home, x.startedAt, Math.round(x.durationMs), x.error, x.complete] });
   }
 
+  /** Deletes everything recorded for a task (a replay of it then has nothing to answer from); the count deleted. */
+  async deleteRecordings(taskId: string): Promise<number> {
+    return (await this.pool.query(sql('delete-recordings'), [taskId])).rows[0].deleted;
+  }
+
   /** The sequence number the clone's next exchange gets (0 for its first). */
   async nextRecordingSeq(taskId: string, cloneName: string): Promise<number> {
     return (await this.pool.query(sql('next-recording-seq'), [taskId, cloneName])).rows[0].next;

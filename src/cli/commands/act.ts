@@ -4,6 +4,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isTerminalTask } from '../../domain/index.js';
 import { deleteBranch, runGit } from '../../workspace/git.js';
+import { PgRecordingStore } from '../../store/recording-store.js';
 import { embeddedPostgresStatus, stopEmbeddedPostgres } from '../../store/embedded-postgres.js';
 import { configFrom, withKage, type GlobalFlags } from '../context.js';
 import { mergeLine, shortId } from '../render.js';
@@ -43,6 +44,7 @@ export function registerActions(program: Command, globals: () => GlobalFlags): v
     .command('clean')
     .description('Delete branches, worktrees and agent homes of finished tasks (merged results are kept in your branch)')
     .option('--dry-run', 'only list what would be removed')
+    .option('--recordings', 'also delete the flight recordings of finished tasks (`kage replay` needs them)')
     .action(async (flags) => {
       await withKage(globals(), { queue: false }, async (kage) => {
         const { store, worktrees } = kage.ctx;
@@ -50,7 +52,9 @@ export function registerActions(program: Command, globals: () => GlobalFlags): v
         const known = new Set(active.map((c) => c.worktree).filter((p): p is string => !!p));
         const activeTasks = new Set((await store.unfinishedTasks()).map((t) => shortId(t.id)));
         const swept = flags.dryRun ? [] : await worktrees.sweepOrphans(known, activeTasks);
+        const recordings = new PgRecordingStore(store.pool);
         let branches = 0;
+        let exchanges = 0;
         let offset = 0;
         for (;;) {
           const { tasks } = await store.listTasks({ limit: 100, offset });
@@ -69,9 +73,16 @@ export function registerActions(program: Command, globals: () => GlobalFlags): v
                 await rm(join(kage.config.home, 'homes', clone.id), { recursive: true, force: true });
               }
             }
+            if (flags.recordings && task.record) {
+              if (flags.dryRun) process.stdout.write(`would delete the recording of task ${task.id}\n`);
+              else exchanges += await recordings.deleteRecordings(task.id);
+            }
           }
         }
-        if (!flags.dryRun) process.stdout.write(`Removed ${branches} branch(es) and ${swept.length} orphan worktree(s).\n`);
+        if (!flags.dryRun) {
+          const recorded = flags.recordings ? ` and ${exchanges} recorded exchange(s)` : '';
+          process.stdout.write(`Removed ${branches} branch(es), ${swept.length} orphan worktree(s)${recorded}.\n`);
+        }
       });
     });
 
