@@ -22,6 +22,17 @@ function job(): CloneJob {
 }
 
 describe('clone queue', () => {
+  it('starts in several processes at once on a new database', async () => {
+    for (let round = 0; round < 3; round++) {
+      const url = await freshDatabase();
+      const started = await Promise.allSettled(Array.from({ length: 6 }, () => openQueue(url)));
+      expect(started.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
+      const [first] = started as PromiseFulfilledResult<CloneQueue>[];
+      await first!.value.enqueue(job(), { expireInSeconds: 60 });
+      expect(await first!.value.depth()).toBe(1);
+    }
+  });
+
   it('runs every job exactly once when a worker stops while jobs arrive, and none after it stopped', async () => {
     const url = await freshDatabase();
     const ran = new Map<string, string[]>();

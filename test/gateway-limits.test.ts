@@ -51,7 +51,7 @@ describe('upstream retry', () => {
     const config = loadConfig({ home: '/tmp/kage-limits-test' }, {});
     const events = recordingEvents();
     const limiter = createKageRateLimiter(config.rateLimits, events);
-    const gateway = await openGateway({ steps: [limiter.step], retry: upstreamRetry(config.rateLimits, limiter, events) });
+    const gateway = await openGateway({ steps: [limiter.step], onMetered: limiter.onMetered, retry: upstreamRetry(config.rateLimits, limiter, events) });
     const token = await gateway.issueToken({ taskId: 'task-retry', cloneId: 'clone-1' });
     mock.clearRequests();
 
@@ -94,7 +94,8 @@ describe('rate limit across clones', () => {
       onWait: (request, wait) => waits.push({ clone: request.grant.cloneId, state: wait.state }),
     });
     // One clone's first request is answered 429 without Retry-After: its retry takes a slot like any request.
-    const gateway = await openGateway({ steps: [limiter.step], retry: { maxRetries: 5, baseMs: 50, maxMs: 200, beforeRetry: limiter.acquire } });
+    const gateway = await openGateway({ steps: [limiter.step], onMetered: limiter.onMetered,
+      retry: { maxRetries: 5, baseMs: 50, maxMs: 200, beforeRetry: limiter.acquire } });
     const clones = ['c1', 'c2', 'c3', 'c4'];
     const tokens = await Promise.all(clones.map((cloneId) => gateway.issueToken({ taskId: 'task-limits', cloneId })));
     mock.clearRequests();
@@ -106,9 +107,8 @@ describe('rate limit across clones', () => {
     expect(answers.filter((a) => a.status !== 200)).toEqual([]);
     const times = mock.requests().map((r) => Date.parse(r.time)).sort((a, b) => a - b);
     expect(times).toHaveLength(17); // 16 requests and one retry
-    // A request admitted at t and one a window later may reach the mock a few ms closer together than they
-    // were admitted; the window checked is that much shorter.
-    expect(busiestWindow(times, windowMs - 50)).toBeLessThanOrEqual(limit);
+    // Counted where the provider counts them, however long each took to get there.
+    expect(busiestWindow(times, windowMs)).toBeLessThanOrEqual(limit);
     // The queue really was used, by every clone.
     expect(new Set(waits.filter((w) => w.state === 'admitted').map((w) => w.clone))).toEqual(new Set(clones));
     expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(3 * windowMs);
@@ -145,7 +145,7 @@ describe('rate limit in kage', () => {
 
     const times = mock.requests().map((r) => Date.parse(r.time)).sort((a, b) => a - b);
     expect(times.length).toBeGreaterThan(4);
-    expect(busiestWindow(times, 2000 - 50)).toBeLessThanOrEqual(2);
+    expect(busiestWindow(times, 2000)).toBeLessThanOrEqual(2);
     const events = await kage.ctx.store.listEvents(task.id);
     const waited = events.filter((e) => e.type === 'gateway_rate_limited');
     expect(waited.length).toBeGreaterThan(0);

@@ -24,6 +24,11 @@ export interface AgentRunInput {
   providers: ProviderEndpoints;
   /** Absolute path of the CLI executable found for this adapter (config `bin`, PATH, kage's install dir); null for non-CLI adapters. */
   binary: string | null;
+  /**
+   * Which of the adapter's `loginFiles` were copied into `home` from the user's own HOME (a passthrough clone
+   * whose CLI logs in on its own); absent or empty otherwise.
+   */
+  logins?: readonly string[];
 }
 
 export interface ProviderEndpoint {
@@ -87,6 +92,11 @@ export interface AgentAdapter {
   readonly provider?: keyof ProviderEndpoints;
   /** Set for adapters that drive an installed CLI; absent for kage's own workers (fake, shell, API worker). */
   readonly cli?: CliSpec;
+  /**
+   * Where the CLI keeps its own login (a subscription's OAuth credentials), relative to HOME. In passthrough
+   * those present in the user's HOME are copied into the clone's, so the CLI signs in as the user.
+   */
+  readonly loginFiles?: readonly string[];
   buildCommand(input: AgentRunInput): AgentCommand;
   createParser(): AgentOutputParser;
 }

@@ -68,6 +68,8 @@ export const claudeCodeAdapter: AgentAdapter = Object.freeze({
   supportsResume: true,
   provider: 'anthropic',
   cli: CLI_PINS['claude-code'],
+  // A subscription's OAuth login (`claude` then /login); Claude Code sends it as a Bearer token to ANTHROPIC_BASE_URL.
+  loginFiles: Object.freeze(['.claude/.credentials.json']),
   buildCommand: buildClaudeCodeCommand,
   createParser: () => createClaudeStreamParser('claude'),
 });

@@ -64,6 +64,19 @@ describe('codexAdapter.buildCommand', () => {
     expect(config).not.toContain('env_key');
   });
 
+  it('signs in with the user\'s own `codex login` when a passthrough clone got its auth.json and no key', () => {
+    const providers = { ...TEST_ENDPOINTS, openai: { baseUrl: 'http://127.0.0.1:4000/t/kgw_x/openai/v1', apiKey: null } };
+    const command = codexAdapter.buildCommand(input({ providers, logins: ['.codex/auth.json'] }));
+    expect(command.env).toEqual({ CODEX_HOME: '/tmp/home/.codex' });
+    const config = command.homeFiles[0]?.content ?? '';
+    expect(config).toContain('requires_openai_auth = true');
+    expect(config).not.toContain('env_key');
+    // An own key wins over the login, as Codex's own OPENAI_API_KEY would.
+    const keyed = codexAdapter.buildCommand(input({ providers: { ...providers, openai: { ...providers.openai, apiKey: 'sk-own' } }, logins: ['.codex/auth.json'] }));
+    expect(keyed.homeFiles[0]?.content).not.toContain('requires_openai_auth');
+    expect(keyed.env.KAGE_CODEX_API_KEY).toBe('sk-own');
+  });
+
   it('escapes the base URL as a TOML string', () => {
     expect(codexConfig('http://h/"x"\\y\u0001', false)).toContain('base_url = "http://h/\\"x\\"\\\\y\\u0001"');
   });

@@ -22,13 +22,18 @@ export const CODEX_KEY_VARIABLE = 'KAGE_CODEX_API_KEY';
  */
 const OWNED_FLAGS = ['--json', '-s', '--sandbox', '--ignore-user-config', '--oss', '--local-provider'];
 
+/** The login file Codex reads under `$CODEX_HOME` (`codex login`), relative to HOME as kage sets CODEX_HOME. */
+export const CODEX_LOGIN_FILE = '.codex/auth.json';
+
 /**
- * `$CODEX_HOME/config.toml`. Codex ignores OPENAI_BASE_URL, so the endpoint is a custom provider. Without
- * `env_key` it sends no key at all (a local server needs none). No retries of its own (by default 30
- * requests over 26 s on a 500): kage's timeout and retry policy decide. Plugins, apps, analytics and the
- * update check otherwise reach github.com and chatgpt.com even with a local endpoint.
+ * `$CODEX_HOME/config.toml`. Codex ignores OPENAI_BASE_URL, so the endpoint is a custom provider. The key is
+ * the variable `env_key` names (`key`), or the user's own `codex login` in `$CODEX_HOME/auth.json` for a
+ * passthrough clone (`login`, `requires_openai_auth`); with neither it sends no key at all (a local server
+ * needs none). No retries of its own (by default 30 requests over 26 s on a 500): kage's timeout and retry
+ * policy decide. Plugins, apps, analytics and the update check otherwise reach github.com and chatgpt.com
+ * even with a local endpoint.
  */
-export function codexConfig(baseUrl: string, withKey: boolean): string {
+export function codexConfig(baseUrl: string, auth: boolean | 'login'): string {
   return [
     'model_provider = "kage"',
     'check_for_update_on_startup = false',
@@ -36,7 +41,7 @@ export function codexConfig(baseUrl: string, withKey: boolean): string {
     '[model_providers.kage]',
     'name = "kage"',
     `base_url = ${tomlString(baseUrl)}`,
-    ...(withKey ? [`env_key = "${CODEX_KEY_VARIABLE}"`] : []),
+    ...(auth === true ? [`env_key = "${CODEX_KEY_VARIABLE}"`] : auth === 'login' ? ['requires_openai_auth = true'] : []),
     'wire_api = "responses"',
     'request_max_retries = 0',
     'stream_max_retries = 0',
@@ -67,11 +72,12 @@ export function buildCodexCommand(input: AgentRunInput): AgentCommand {
   const { baseUrl, apiKey } = input.providers.openai;
   const env: Record<string, string> = { CODEX_HOME: join(input.home, '.codex') };
   if (apiKey !== null) env[CODEX_KEY_VARIABLE] = apiKey;
+  const auth = apiKey !== null ? true : input.logins?.includes(CODEX_LOGIN_FILE) ? 'login' : false;
   return {
     argv,
     env,
     stdin: { kind: 'ignore' },
-    homeFiles: [{ path: '.codex/config.toml', content: codexConfig(baseUrl ?? 'https://api.openai.com/v1', apiKey !== null) }],
+    homeFiles: [{ path: '.codex/config.toml', content: codexConfig(baseUrl ?? 'https://api.openai.com/v1', auth) }],
   };
 }
 
@@ -288,6 +294,7 @@ export const codexAdapter: AgentAdapter = Object.freeze({
   supportsResume: true,
   provider: 'openai',
   cli: CLI_PINS.codex,
+  loginFiles: Object.freeze([CODEX_LOGIN_FILE]),
   buildCommand: buildCodexCommand,
   createParser: createCodexParser,
 });

@@ -1,8 +1,10 @@
 // What `kage doctor` and `GET /api/v1/agents` say about each agent: found or missing, which version, where
-// its model endpoint is, and what to do when it cannot run.
+// its model endpoint is, how it authenticates through the gateway, and what to do when it cannot run.
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { KageConfig } from '../config/config.js';
+import { agentAuthMode, type KageConfig } from '../config/config.js';
+import type { GatewayAuthMode } from '../domain/index.js';
 import { buildChildEnv, DEFAULT_ENV_ALLOWLIST } from '../process/environment.js';
 import { runProcess } from '../process/supervisor.js';
 import type { AgentAdapter, ProviderEndpoints } from './adapter.js';
@@ -44,6 +46,13 @@ export interface AgentStatus {
   provider: keyof ProviderEndpoints | null;
   endpoint: string | null;
   apiKeySet: boolean | null;
+  /** How it authenticates through the gateway (`agents.<id>.auth`, KAGE_GATEWAY_AUTH); null for agents without a model. */
+  auth: GatewayAuthMode | null;
+  /**
+   * In passthrough, the credentials of its own it has: `API key` (kage's provider key, handed to it) and each
+   * login file of its CLI found in the user's HOME (`~/.claude/.credentials.json`); null in gateway mode.
+   */
+  ownCredentials: string[] | null;
   /** Why it cannot run (when not usable) and what may go wrong (when it can). */
   problems: string[];
   /** How to make it usable; null when nothing is needed. */
@@ -73,6 +82,8 @@ async function inspectAgent(adapter: AgentAdapter, config: KageConfig, home: str
     endpoint: provider === null ? null : provider === 'ollama' ? ollamaBaseUrl(endpoint?.baseUrl ?? undefined)
       : endpoint?.baseUrl ?? DEFAULT_BASE_URLS[provider],
     apiKeySet: provider === null || provider === 'ollama' ? null : endpoint?.apiKey != null,
+    auth: provider === null ? null : agentAuthMode(config, adapter.id),
+    ownCredentials: null,
     problems: [],
     fix: null,
   };
@@ -111,7 +122,15 @@ async function inspectAgent(adapter: AgentAdapter, config: KageConfig, home: str
       }
     }
   }
-  if (status.apiKeySet === false && provider !== null) {
+  if (status.auth === 'passthrough' && provider !== null) {
+    const userHome = config.env.HOME;
+    const logins = userHome === undefined || userHome === '' ? [] : (adapter.loginFiles ?? []).filter((file) => existsSync(join(userHome, file)));
+    status.ownCredentials = [...(endpoint?.apiKey != null ? ['API key'] : []), ...logins.map((file) => `~/${file}`)];
+    if (status.ownCredentials.length === 0 && provider !== 'ollama') {
+      const login = (adapter.loginFiles ?? []).map((file) => ` or log in with the CLI (~/${file})`).join('');
+      status.problems.push(`passthrough with no credentials of its own: set ${KEY_VARIABLES[provider]} or providers.${provider}.apiKey${login}`);
+    }
+  } else if (status.apiKeySet === false && provider !== null) {
     status.problems.push(`no API key: set ${KEY_VARIABLES[provider]} or providers.${provider}.apiKey (unless the agent logs in on its own)`);
   }
   if (provider === 'ollama' && status.endpoint !== null) {

@@ -1,7 +1,7 @@
 // Request and response schemas of the HTTP API (zod). The same schemas validate requests and generate the
 // OpenAPI document. Field names, defaults and limits of the submit body are v1's; unknown fields are ignored.
 import { z } from 'zod';
-import { MAX_CLONES, MAX_DESCRIPTION_CHARS } from '../core/task-input.js';
+import { MAX_CLONES, MAX_DESCRIPTION_CHARS, MAX_USD_BUDGET } from '../core/task-input.js';
 
 /** C0 control characters other than tab, newline and carriage return, and DEL. */
 const CONTROL_CHARS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
@@ -51,7 +51,9 @@ export const submitTaskSchema = z.object({
   check_command: text(10_000).nullable().optional().describe('Command run in each worktree to judge the result'),
   setup_command: text(10_000).nullable().optional().describe('Command run in each worktree before the agent'),
   token_budget: z.number().int('must be a whole number').positive('must be positive').max(Number.MAX_SAFE_INTEGER).nullable().optional()
-    .describe('Tokens all clones together may use (stored; enforced once the gateway meters tokens)'),
+    .describe('Tokens all clones together may use, enforced by the gateway (default: its KAGE_TOKEN_BUDGET)'),
+  usd_budget: z.number().positive('must be positive').max(MAX_USD_BUDGET, `must be at most ${MAX_USD_BUDGET}`).nullable().optional()
+    .describe('USD all clones together may spend, by the gateway\'s price table, enforced like the token budget (default: its KAGE_USD_BUDGET)'),
   record: z.boolean().optional()
     .describe('Record every model request and answer of the clones (the gateway\'s flight recorder), so the task can be replayed; default KAGE_RECORD'),
 });
@@ -172,6 +174,7 @@ export const taskResponseSchema = z.object({
   merge_branch: z.string().nullable(),
   created_by: z.string().nullable(),
   token_budget: z.number().nullable(),
+  usd_budget: z.number().nullable().describe('The task\'s own USD budget; null: the gateway\'s default'),
   record: z.boolean().describe('The clones\' model traffic is recorded by the flight recorder'),
   replay_of: z.string().nullable().describe('The recorded task this one replays; null for a task that is no replay'),
   tokens: usageSchema.describe('The clones\' `tokens`, summed'),

@@ -15,11 +15,22 @@ describe('the v1 submit body', () => {
     const input = toTaskInput(body, { defaultRepo: '/srv/repo', keyPrefix: 'kage_abc', agents });
     expect(input).toMatchObject({
       repo: '/srv/repo', mergeStrategy: 'theirs', maxRetries: 3, retryDelaySeconds: 5, createdBy: 'api-key-kage_abc', tokenBudget: null,
+      usdBudget: null,
     });
     expect(input.clones[0]).toEqual({
       agent: 'fake', model: null, timeoutSeconds: 600,
       options: { behaviour: 'fix', context: { behaviour: 'fix' }, args: ['--x'] },
     });
+  });
+
+  it('takes a USD budget above 0 and refuses others, naming `usd_budget`', () => {
+    const base = { description: 'Fix the date parsing', cli_assignments: [{ cli_name: 'fake' }] };
+    expect(toTaskInput(submitTaskSchema.parse({ ...base, usd_budget: 0.25 }), { defaultRepo: '/r', keyPrefix: 'x', agents }).usdBudget).toBe(0.25);
+    for (const bad of [0, -1, '1', 2_000_000]) {
+      const parsed = submitTaskSchema.safeParse({ ...base, usd_budget: bad });
+      expect(parsed.success).toBe(false);
+      expect(parsed.error?.issues[0]?.path).toEqual(['usd_budget']);
+    }
   });
 
   it('keeps an explicit author and names `repo` when there is no repository at all', () => {

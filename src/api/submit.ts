@@ -20,6 +20,7 @@ const CORE_TO_V1: [RegExp, string][] = [
   [/^retryDelaySeconds$/, 'retry_delay'],
   [/^createdBy$/, 'created_by'],
   [/^tokenBudget$/, 'token_budget'],
+  [/^usdBudget$/, 'usd_budget'],
 ];
 
 export function v1Field(field: string): string {
@@ -82,6 +83,7 @@ export function toTaskInput(body: SubmitTaskBody, opts: { defaultRepo: string | 
     retryDelaySeconds: body.retry_delay,
     createdBy: body.created_by ?? (opts.keyPrefix ? `api-key-${opts.keyPrefix}` : null),
     tokenBudget: body.token_budget ?? null,
+    usdBudget: body.usd_budget ?? null,
     ...(body.record !== undefined ? { record: body.record } : {}),
     clones: body.cli_assignments.map((a, i) => ({
       agent: resolveCliName(a.cli_name, opts.agents, i),

@@ -89,6 +89,7 @@ export function toV1Task(task: TaskRecord, clones: CloneRecord[]) {
     merge_branch: task.mergeBranch,
     created_by: task.createdBy,
     token_budget: task.tokenBudget,
+    usd_budget: task.usdBudget,
     record: task.record,
     replay_of: task.replayOf,
     tokens: usage.usage,

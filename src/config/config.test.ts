@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isKageError } from '../domain/index.js';
-import { loadConfig } from './config.js';
+import { agentAuthMode, loadConfig } from './config.js';
 
 const home = mkdtempSync(join(tmpdir(), 'kage-config-'));
 
@@ -96,6 +96,31 @@ describe('the gateway section', () => {
     expect(() => loadConfig({}, { KAGE_HOME: home, KAGE_GATEWAY: 'maybe' })).toThrow('Expected `KAGE_GATEWAY` to be on or off, got "maybe"');
   });
 
+  it('takes a kage gateway elsewhere from KAGE_GATEWAY_URL or gateway.url, and the interface of its own from KAGE_GATEWAY_HOST', () => {
+    const local = loadConfig({}, { KAGE_HOME: home });
+    expect(local.gateway).toMatchObject({ url: null, host: '127.0.0.1' });
+    const file = join(home, 'remote-gateway.json');
+    writeFileSync(file, JSON.stringify({ gateway: { url: 'http://10.0.0.5:8787/', host: '0.0.0.0' } }));
+    expect(loadConfig({}, { KAGE_HOME: home, KAGE_CONFIG: file }).gateway).toMatchObject({ url: 'http://10.0.0.5:8787', host: '0.0.0.0' });
+    const env = { KAGE_HOME: home, KAGE_CONFIG: file, KAGE_GATEWAY_URL: 'https://gw.example:9000/kage/', KAGE_GATEWAY_HOST: '10.0.0.5' };
+    expect(loadConfig({}, env).gateway).toMatchObject({ url: 'https://gw.example:9000/kage', host: '10.0.0.5' });
+  });
+
+  it('refuses a gateway URL that is not http(s), naming the variable or the file key', () => {
+    expect(() => loadConfig({}, { KAGE_HOME: home, KAGE_GATEWAY_URL: 'gw.example:8787' }))
+      .toThrow('Expected `KAGE_GATEWAY_URL` to be the http(s) URL of a `kage gateway` (e.g. http://10.0.0.5:8787), got "gw.example:8787"');
+    expect(() => loadConfig({}, { KAGE_HOME: home, KAGE_GATEWAY_URL: 'ftp://gw.example' })).toThrow(/`KAGE_GATEWAY_URL`/);
+    const file = join(home, 'bad-gateway-url.json');
+    writeFileSync(file, JSON.stringify({ gateway: { url: 'not a url' } }));
+    let err: unknown;
+    try {
+      loadConfig({}, { KAGE_HOME: home, KAGE_CONFIG: file });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toMatchObject({ code: 'KAGE_INVALID_CONFIG', field: 'gateway.url' });
+  });
+
   it('rejects a price that is not a number of USD per million tokens, naming the field', () => {
     const file = join(home, 'bad-price.json');
     writeFileSync(file, JSON.stringify({ gateway: { prices: { 'gpt-5': { inputUsdPerMillion: -1, outputUsdPerMillion: 2 } } } }));
@@ -155,5 +180,28 @@ describe('rate limits for a local Ollama', () => {
     const config = loadConfig({ home: '/tmp/kage-rl' }, { MAX_REQUESTS_PER_MINUTE: '20' });
     expect(config.rateLimits.providers.anthropic.requestsPerMinute).toBe(20);
     expect(config.rateLimits.providers.ollama.requestsPerMinute).toBe(1_000_000);
+  });
+});
+
+describe('how agents authenticate through the gateway', () => {
+  it('is `gateway` by default; KAGE_GATEWAY_AUTH sets the default, which an agent\'s own `auth` overrides', () => {
+    const file = join(home, 'auth.json');
+    writeFileSync(file, JSON.stringify({ agents: { codex: { auth: 'gateway' }, 'claude-code': { auth: 'passthrough' } } }));
+    const plain = loadConfig({}, { KAGE_HOME: home });
+    expect(plain.gateway.auth).toBe('gateway');
+    expect(agentAuthMode(plain, 'claude-code')).toBe('gateway');
+    const perAgent = loadConfig({}, { KAGE_HOME: home, KAGE_CONFIG: file });
+    expect([agentAuthMode(perAgent, 'claude-code'), agentAuthMode(perAgent, 'codex'), agentAuthMode(perAgent, 'gemini-cli')])
+      .toEqual(['passthrough', 'gateway', 'gateway']);
+    const byEnv = loadConfig({}, { KAGE_HOME: home, KAGE_CONFIG: file, KAGE_GATEWAY_AUTH: 'Passthrough' });
+    expect([agentAuthMode(byEnv, 'claude-code'), agentAuthMode(byEnv, 'codex'), agentAuthMode(byEnv, 'gemini-cli')])
+      .toEqual(['passthrough', 'gateway', 'passthrough']);
+  });
+
+  it('names the variable or key and the value it rejects', () => {
+    expect(() => loadConfig({}, { KAGE_HOME: home, KAGE_GATEWAY_AUTH: 'own' })).toThrow(/KAGE_GATEWAY_AUTH.*own/);
+    const file = join(home, 'bad-auth.json');
+    writeFileSync(file, JSON.stringify({ agents: { codex: { auth: 'subscription' } } }));
+    expect(() => loadConfig({}, { KAGE_HOME: home, KAGE_CONFIG: file })).toThrow(/agents\.codex\.auth/);
   });
 });

@@ -4,7 +4,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { KageError, showValue } from '../domain/index.js';
+import { GATEWAY_AUTH_MODES, KageError, showValue, type GatewayAuthMode } from '../domain/index.js';
 import type { ProviderEndpoint, ProviderEndpoints } from '../agents/adapter.js';
 import { ollamaBaseUrl } from '../agents/api-worker/providers/ollama-host.js';
 
@@ -15,6 +15,7 @@ const agentConfigSchema = z
     env: z.record(z.string(), z.string()).optional(),
     model: z.string().min(1).optional(),
     options: z.record(z.string(), z.unknown()).optional(),
+    auth: z.enum(['gateway', 'passthrough']).optional(),
   })
   .strict();
 
@@ -84,6 +85,9 @@ const fileSchema = z
     gateway: z
       .object({
         enabled: z.boolean().optional(),
+        auth: z.enum(['gateway', 'passthrough']).optional(),
+        url: z.string().min(1).optional(),
+        host: z.string().min(1).optional(),
         port: z.number().int().min(0).max(65_535).optional(),
         upstreams: providersSchema.optional(),
         prices: z.record(z.string().min(1), priceSchema).optional(),
@@ -195,6 +199,15 @@ export interface ServerConfig {
 export interface GatewayConfig {
   /** Clones reach their providers only through the gateway, with per-clone tokens (KAGE_GATEWAY=off turns it off). */
   enabled: boolean;
+  /** How agents without an `agents.<id>.auth` authenticate through it (KAGE_GATEWAY_AUTH; default `gateway`). */
+  auth: GatewayAuthMode;
+  /**
+   * A `kage gateway` running elsewhere (KAGE_GATEWAY_URL), without a trailing slash: a process that runs clones
+   * then starts no gateway of its own and hands its clones this one's URLs. Null: each process runs its own.
+   */
+  url: string | null;
+  /** Interface `kage gateway` run on its own listens on (KAGE_GATEWAY_HOST; default 127.0.0.1). */
+  host: string;
   /** Port of `kage gateway` run on its own (KAGE_GATEWAY_PORT; 0 picks a free one); the in-process gateway always takes a free one. */
   port: number;
   /**
@@ -364,6 +377,9 @@ function gatewayFrom(env: NodeJS.ProcessEnv, file: FileConfig, providers: Provid
   const ollama = one('ollama');
   return {
     enabled,
+    auth: gatewayAuth(env, file),
+    url: gatewayUrl(env, file),
+    host: envString(env, 'KAGE_GATEWAY_HOST') ?? file.gateway?.host ?? '127.0.0.1',
     port: envNumber(env, 'KAGE_GATEWAY_PORT') ?? file.gateway?.port ?? 0,
     upstreams: {
       anthropic: one('anthropic'),
@@ -376,6 +392,42 @@ function gatewayFrom(env: NodeJS.ProcessEnv, file: FileConfig, providers: Provid
     replayTiming,
     maxRecordedBytes: file.gateway?.maxRecordedBytes ?? 16 * 1024 * 1024,
   };
+}
+
+/** KAGE_GATEWAY_URL, else the file's `gateway.url`: an http(s) URL, kept without a trailing slash. */
+function gatewayUrl(env: NodeJS.ProcessEnv, file: FileConfig): string | null {
+  const fromEnv = envString(env, 'KAGE_GATEWAY_URL');
+  const raw = fromEnv ?? file.gateway?.url?.trim();
+  if (raw === undefined || raw === '') return null;
+  const field = fromEnv !== undefined ? 'KAGE_GATEWAY_URL' : 'gateway.url';
+  let url: URL | null = null;
+  try {
+    url = new URL(raw);
+  } catch {
+    // reported below
+  }
+  if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.search !== '' || url.hash !== '') {
+    throw new KageError('KAGE_INVALID_CONFIG', `Expected \`${field}\` to be the http(s) URL of a \`kage gateway\` (e.g. http://10.0.0.5:8787), got ${showValue(raw)}`,
+      { field });
+  }
+  return url.toString().replace(/\/+$/, '');
+}
+
+function gatewayAuth(env: NodeJS.ProcessEnv, file: FileConfig): GatewayAuthMode {
+  const raw = envString(env, 'KAGE_GATEWAY_AUTH')?.toLowerCase() ?? file.gateway?.auth ?? 'gateway';
+  const mode = GATEWAY_AUTH_MODES.find((m) => m === raw);
+  if (mode === undefined) {
+    throw new KageError('KAGE_INVALID_CONFIG', `Expected \`KAGE_GATEWAY_AUTH\` to be gateway or passthrough, got ${showValue(raw)}`, { field: 'KAGE_GATEWAY_AUTH' });
+  }
+  return mode;
+}
+
+/**
+ * How an agent authenticates through the gateway: its own `agents.<id>.auth`, else the default. The agent's
+ * entry wins over KAGE_GATEWAY_AUTH as well: it is the more specific.
+ */
+export function agentAuthMode(config: Pick<KageConfig, 'agents' | 'gateway'>, agentId: string): GatewayAuthMode {
+  return config.agents[agentId]?.auth ?? config.gateway.auth;
 }
 
 function budgetsFrom(env: NodeJS.ProcessEnv, file: FileConfig): BudgetConfig {

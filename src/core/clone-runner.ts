@@ -15,7 +15,8 @@ import { jobExpirySeconds, type CoreContext, type RunningClone } from './context
 import { finalizeTask } from './finalizer.js';
 import type { ClonePatch } from '../store/pg-store.js';
 import { summarizeAgentEvent } from './event-summary.js';
-import { flightOf, withoutGateway } from './flight.js';
+import { flightOf } from './flight.js';
+import { modelAccess } from './model-access.js';
 
 const LIVE_STATES: readonly CloneStatus[] = ['preparing', 'running'];
 
@@ -89,10 +90,10 @@ async function runAttempt(ctx: CoreContext, task: TaskRecord, clone: CloneRecord
   if (!failure) {
     const agentConfig = ctx.config.agents[adapter.id] ?? {};
     const env = childEnv(ctx, home, agentConfig.env ?? {});
-    // With the gateway on, the agent gets the gateway's URLs and a token of its own as every key: real keys
-    // never reach its environment or HOME, and its model traffic is metered (and later limited) per clone.
-    const access = await modelAccess(ctx, adapter.provider !== undefined,
-      { taskId: task.id, cloneId: clone.id, flight: flightOf(task, clone, worktree.path, home) });
+    // With the gateway on, the agent gets the gateway's URLs and a token of its own as every key (or in
+    // passthrough, in its URLs' path beside its own key or login): kage's real keys never reach its
+    // environment or HOME, and its model traffic is metered and limited per clone.
+    const access = await modelAccess(ctx, adapter, { taskId: task.id, cloneId: clone.id, flight: flightOf(task, clone, worktree.path, home) }, home);
     let marked: Promise<unknown> = Promise.resolve();
     try {
       const input: AgentRunInput = {
@@ -105,6 +106,7 @@ async function runAttempt(ctx: CoreContext, task: TaskRecord, clone: CloneRecord
           ...(agentConfig.args ? { args: agentConfig.args } : {}), ...clone.options },
         env,
         providers: access.providers,
+        logins: access.logins,
         binary: adapter.cli === undefined ? null
           : findCliBinary(adapter.cli, { configured: agentConfig.bin ?? null, pathEnv: env.PATH, agentsDir: ctx.config.agentsDir })?.path ?? null,
       };
@@ -119,7 +121,7 @@ async function runAttempt(ctx: CoreContext, task: TaskRecord, clone: CloneRecord
       let lastSummary: string | null = null;
       let lastSummaryWrite = 0;
       const onEvents = (list: AgentEvent[]): void => {
-        for (const e of list) {
+        for (const e of access.scrub(list)) {
           agentEvents.push(e);
           if (e.kind === 'usage') {
             usage = e.cumulative ? { ...e.usage } : addUsage(usage, e.usage);
@@ -154,9 +156,17 @@ async function runAttempt(ctx: CoreContext, task: TaskRecord, clone: CloneRecord
       onEvents(parser.end());
       durationMs = result.durationMs;
       exit = { exitCode: result.exitCode, exitSignal: result.signal };
-      failure = classifyFailure(result, agentEvents, { requireResultEvent: true });
+      failure = access.scrub(classifyFailure(result, agentEvents, { requireResultEvent: true }));
       if (failure.kind === 'none' && result.exitCode !== 0) {
-        failure = { kind: 'exit_error', transient: false, message: `Exited with code ${result.exitCode}: ${result.stderrTail.slice(-300)}` };
+        failure = { kind: 'exit_error', transient: false, message: `Exited with code ${result.exitCode}: ${access.scrub(result.stderrTail).slice(-300)}` };
+      }
+      // A gateway in another process stops the clone through a NOTIFY, a hint that may be lost or late: its
+      // record of a budget refusal decides when the attempt failed with no stop received.
+      const refusal = running.stopReason === null && failure.kind !== 'none'
+        ? await ctx.gateway?.budgetRefusal?.({ taskId: task.id, cloneId: clone.id }).catch(() => null) ?? null : null;
+      if (refusal !== null) {
+        running.stopReason = 'budget';
+        running.stopMessage = refusal;
       }
       // Whether the CLI gave up on the gateway's refusal by itself or was stopped, the budget is why it ended.
       if (running.stopReason === 'budget') failure = { kind: 'budget', transient: false, message: running.stopMessage ?? 'Budget exhausted' };
@@ -207,9 +217,13 @@ async function runAttempt(ctx: CoreContext, task: TaskRecord, clone: CloneRecord
   const moved = await store.updateClone(clone.id, { ...final, status, error, finishedAt: new Date() }, LIVE_STATES);
   // A cancel already set the clone's state; its results are still recorded.
   if (!moved) await store.updateClone(clone.id, final);
+  // The gateway's metered sums over every attempt when it metered the clone, else the agent's own report.
+  const metered = await store.getClone(clone.id).catch(() => null);
+  const figures = metered?.usageSource === 'gateway' ? { tokens: metered.usage, costUsd: metered.costUsd, usageSource: 'gateway' }
+    : { tokens: usage, costUsd, usageSource: 'agent' };
   events.emit(task.id, clone.id, 'clone_finished', {
     name: clone.name, status, error, exitCode: exit.exitCode, files: diff.files.length, insertions: diff.insertions,
-    deletions: diff.deletions, tokens: usage, costUsd, durationMs, checkStatus: check.checkStatus,
+    deletions: diff.deletions, ...figures, durationMs, checkStatus: check.checkStatus,
   });
   return { cleanup: removal };
 }
@@ -230,27 +244,6 @@ export function stopCloneOverBudget(ctx: CoreContext, cloneId: string, message: 
   setTimeout(() => {
     if (ctx.running.get(cloneId) === running) running.controller.abort();
   }, BUDGET_STOP_GRACE_MS).unref();
-}
-
-/**
- * The endpoints an agent gets: the gateway's with a fresh per-clone token (which also says whether the flight
- * recorder records or replays the clone's traffic), or the configured ones when it is off.
- */
-async function modelAccess(ctx: CoreContext, usesModel: boolean, grant: GatewayGrant): Promise<{ providers: ProviderEndpoints; release(): Promise<void> }> {
-  const gateway = ctx.gateway;
-  if (gateway === null || !usesModel) {
-    if (usesModel) withoutGateway(ctx, grant);
-    return { providers: ctx.config.providers, release: async () => undefined };
-  }
-  const token = await gateway.issueToken(grant);
-  const urls = gateway.baseUrls();
-  const endpoint = (provider: GatewayProvider): ProviderEndpoint => ({ baseUrl: urls[provider], apiKey: token });
-  return {
-    providers: { anthropic: endpoint('anthropic'), openai: endpoint('openai'), gemini: endpoint('gemini'), ollama: endpoint('ollama') },
-    async release() {
-      await gateway.revokeToken(token).catch((err: unknown) => ctx.log.warn({ err, clone: grant.cloneId }, 'revoking the gateway token failed'));
-    },
-  };
 }
 
 async function requeue(ctx: CoreContext, task: TaskRecord, clone: CloneRecord, outcome: ClonePatch,

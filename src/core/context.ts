@@ -33,6 +33,12 @@ export interface CloneGateway {
   /** A fresh token that stands for the clone: it goes to the agent as its API key, in place of the real one. */
   issueToken(grant: GatewayGrant): Promise<string>;
   revokeToken(token: string): Promise<void>;
+  /**
+   * A gateway in another process (`kage gateway`): its recorded budget refusal of the clone, or null. That
+   * gateway's stop is a NOTIFY (a hint); this is asked when an attempt failed with no stop received. An
+   * in-process gateway stops the clone directly and has no need of it.
+   */
+  budgetRefusal?(grant: GatewayGrant): Promise<string | null>;
 }
 
 export interface CoreContext {
@@ -47,7 +53,10 @@ export interface CoreContext {
   log: Logger;
   /** `<hostname>:<pid>:<random>`; recorded on clones this process runs. */
   workerId: string;
-  /** Every clone's model traffic goes through it; null when the gateway is off (agents get the real endpoints and keys). */
+  /**
+   * Every clone's model traffic goes through it: this process's own, or a `kage gateway` elsewhere (gateway.url);
+   * null when the gateway is off (agents get the real endpoints and keys).
+   */
   gateway: CloneGateway | null;
   /** Clones whose agent this process is running now, by clone id. */
   running: Map<string, RunningClone>;

@@ -42,7 +42,7 @@ export async function replayPlan(ctx: CoreContext, source: TaskRecord, clones: r
       description: source.description, repo: source.repo, baseRef: source.baseRef, baseCommit: source.baseCommit,
       checkCommand: source.checkCommand, setupCommand: source.setupCommand, mergeStrategy: opts.mergeStrategy ?? source.mergeStrategy,
       maxRetries: source.maxRetries, retryDelayMs: source.retryDelayMs, checkTimeoutMs: source.checkTimeoutMs,
-      createdBy: opts.createdBy ?? source.createdBy, tokenBudget: source.tokenBudget, record: false, replayOf: original,
+      createdBy: opts.createdBy ?? source.createdBy, tokenBudget: source.tokenBudget, usdBudget: source.usdBudget, record: false, replayOf: original,
     },
     clones: clones.map((c, i) => ({ name: c.name, agent: ctx.agents.get(c.agent, `clones[${i}].agent`).id, model: c.model,
       timeoutMs: c.timeoutMs, options: c.options })),

@@ -1,10 +1,11 @@
-// The worker side of a kage process: registers itself, runs clone jobs from the queue, reacts to cancel
-// messages from other processes, and hands unfinished clones back to the queue when it stops.
+// The worker side of a kage process: registers itself, runs clone jobs from the queue, reacts to control
+// messages from other processes (a cancel; a budget stop from a `kage gateway` elsewhere), and hands
+// unfinished clones back to the queue when it stops.
 import { hostname } from 'node:os';
 import type { CoreContext } from './context.js';
-import { runCloneJob } from './clone-runner.js';
+import { runCloneJob, stopCloneOverBudget } from './clone-runner.js';
 import { recover, type RecoveryReport } from './recovery.js';
-import { CONTROL_CHANNEL } from './task-service.js';
+import { CONTROL_CHANNEL, type ControlMessage } from './task-service.js';
 
 const HEARTBEAT_MS = 10_000;
 
@@ -24,10 +25,15 @@ export function createWorkerRuntime(ctx: CoreContext): WorkerRuntime {
   const idleWaiters = new Set<() => void>();
 
   const onControl = (payload: string): void => {
-    let message: { type?: string; taskId?: string };
+    let message: Partial<ControlMessage>;
     try {
       message = JSON.parse(payload);
     } catch {
+      return;
+    }
+    // Each process gets every message; only the one running the clone acts on it.
+    if (message.type === 'budget' && typeof message.cloneId === 'string') {
+      stopCloneOverBudget(ctx, message.cloneId, typeof message.message === 'string' ? message.message : 'Budget exhausted');
       return;
     }
     if (message.type !== 'cancel' || !message.taskId) return;

@@ -7,6 +7,8 @@ const CONTROL_CHARS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 const CLONE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$/;
 export const MAX_DESCRIPTION_CHARS = 100_000;
 export const MAX_CLONES = 16;
+/** The largest USD budget a task may name. */
+export const MAX_USD_BUDGET = 1_000_000;
 
 const cloneInput = z.object({
   agent: z.string().min(1).max(64),
@@ -34,6 +36,7 @@ export const taskInputSchema = z.object({
   timeoutSeconds: z.number().int().min(1).max(86_400).optional(),
   createdBy: z.string().max(255).nullable().optional(),
   tokenBudget: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).nullable().optional(),
+  usdBudget: z.number().positive().max(MAX_USD_BUDGET).nullable().optional(),
   record: z.boolean().optional(),
   clones: z.array(cloneInput).min(1).max(MAX_CLONES),
 });
@@ -89,6 +92,7 @@ export function parseTaskInput(input: unknown, defaults: TaskDefaults): TaskSpec
     checkTimeoutMs: t.checkTimeoutSeconds !== undefined ? t.checkTimeoutSeconds * 1000 : defaults.checkTimeoutMs,
     createdBy: t.createdBy ?? null,
     tokenBudget: t.tokenBudget ?? null,
+    usdBudget: t.usdBudget ?? null,
     record: t.record ?? defaults.record ?? false,
     clones: clones.map(({ name, c }) => ({
       name,

@@ -13,8 +13,15 @@ import type { NewTask } from '../store/pg-store.js';
 import { replayPlan, type ReplayOptions } from './replay-task.js';
 import { parseTaskInput } from './task-input.js';
 
-/** NOTIFY channel carrying control messages (cancel) to the processes running clones. */
+/** NOTIFY channel carrying control messages to the processes running clones. */
 export const CONTROL_CHANNEL = 'kage_control';
+
+/** What goes on CONTROL_CHANNEL, as JSON. */
+export type ControlMessage =
+  /** Stop every clone of the task: the user cancelled it. */
+  | { type: 'cancel'; taskId: string }
+  /** Stop the clone as over budget, its work kept: a `kage gateway` in another process refused its request. */
+  | { type: 'budget'; taskId: string; cloneId: string; message: string };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -86,7 +93,7 @@ export function createTaskService(ctx: CoreContext) {
       return insertTask({ description: spec.description, repo, baseRef, baseCommit, checkCommand: spec.checkCommand,
         setupCommand: spec.setupCommand, mergeStrategy: spec.mergeStrategy, maxRetries: spec.maxRetries,
         retryDelayMs: spec.retryDelayMs, checkTimeoutMs: spec.checkTimeoutMs, createdBy: spec.createdBy,
-        tokenBudget: spec.tokenBudget, record: spec.record }, spec.clones);
+        tokenBudget: spec.tokenBudget, usdBudget: spec.usdBudget, record: spec.record }, spec.clones);
     },
 
     /**
@@ -143,7 +150,7 @@ export function createTaskService(ctx: CoreContext) {
           running.controller.abort();
         }
       }
-      await store.notify(CONTROL_CHANNEL, JSON.stringify({ type: 'cancel', taskId }));
+      await store.notify(CONTROL_CHANNEL, JSON.stringify({ type: 'cancel', taskId } satisfies ControlMessage));
       const here = hostname();
       const localPids = result.clones
         .filter((c) => c.pid && c.workerId?.startsWith(`${here}:`) && !ctx.running.has(c.id))

@@ -33,6 +33,7 @@ export const ERROR_CODES = {
   KAGE_SECRET_KEY_FILE_UNSAFE: { http: 500, summary: 'The master key file is readable by group or others, or is not a key' },
   KAGE_NO_RECORDING: { http: 409, summary: 'The task was not recorded by the flight recorder, so it cannot be replayed' },
   KAGE_GATEWAY_OFF: { http: 409, summary: 'Recording and replaying model traffic need the LLM gateway, which is off' },
+  KAGE_GATEWAY_UNREACHABLE: { http: 503, summary: 'The `kage gateway` named by gateway.url (KAGE_GATEWAY_URL) does not answer as a kage gateway' },
   KAGE_INTERNAL: { http: 500, summary: 'An unexpected error; the server log has the details under the request id' },
 } as const;
 

@@ -7,11 +7,22 @@ export type GatewayProvider = 'anthropic' | 'openai' | 'gemini' | 'ollama';
 
 export const GATEWAY_PROVIDERS: readonly GatewayProvider[] = Object.freeze(['anthropic', 'openai', 'gemini', 'ollama']);
 
+/** How an agent authenticates to its provider through the gateway (`agents.<id>.auth`, KAGE_GATEWAY_AUTH). */
+export type GatewayAuthMode =
+  /** The agent's key is its per-clone token; the gateway puts kage's real key in its place. */
+  | 'gateway'
+  /** The agent keeps its own key or login, which the gateway forwards unchanged; the token is in its base URL's path. */
+  | 'passthrough';
+
+export const GATEWAY_AUTH_MODES: readonly GatewayAuthMode[] = Object.freeze(['gateway', 'passthrough']);
+
 /** What a per-clone token grants: model traffic billed to this task and clone. */
 export interface GatewayGrant {
   taskId: string;
   /** Null for traffic that is the task's but no clone's (a judge's review, later). */
   cloneId: string | null;
+  /** How the clone sends its token; absent means `gateway`. */
+  auth?: GatewayAuthMode;
   /** Set when the task records its model traffic or replays a recording (flight recorder). */
   flight?: FlightGrant | null;
 }

@@ -172,8 +172,10 @@ export interface TaskSpec {
   retryDelayMs: number;
   checkTimeoutMs: number;
   createdBy: string | null;
-  /** Tokens all clones together may use; null means no limit. Stored now, enforced by the gateway. */
+  /** Tokens all clones together may use; null means the configured default. Enforced by the gateway. */
   tokenBudget: number | null;
+  /** USD all clones together may spend, by the gateway's price table; null means the configured default. */
+  usdBudget: number | null;
   /** Store every request/response pair of the clones' model traffic (the gateway's flight recorder). */
   record: boolean;
   clones: CloneSpec[];
@@ -193,8 +195,10 @@ export interface TaskRecord {
   checkTimeoutMs: number;
   status: TaskStatus;
   createdBy: string | null;
-  /** Tokens all clones together may use; null means no limit. */
+  /** Tokens all clones together may use; null means the default of the gateway that enforces it. */
   tokenBudget: number | null;
+  /** USD all clones together may spend; null means the default of the gateway that enforces it. */
+  usdBudget: number | null;
   /** The clones' model traffic is recorded by the gateway's flight recorder. */
   record: boolean;
   /** The recorded task whose recording answers this task's model traffic; null for a task that is no replay. */

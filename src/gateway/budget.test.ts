@@ -24,7 +24,7 @@ function guard(limits: BudgetLimits | null, extra: Partial<BudgetGuardOptions> =
     },
     spentSoFar: async () => ({ tokens: 0, costUsd: 0 }),
     onWarning: (n) => warnings.push(n),
-    onExhausted: (notice, message) => exhausted.push({ notice, message }),
+    onExhausted: (notice, message) => void exhausted.push({ notice, message }),
     ...extra,
   });
   /** Admits one request and meters it at once; returns the rejection, if any. */
@@ -132,6 +132,57 @@ describe('the budget guard', () => {
   it('does nothing for a grant without limits', async () => {
     const t = guard(null);
     for (let i = 0; i < 100; i++) expect(await t.request('a')).toBeNull();
+  });
+  it('answers the first refusal only once its report is done, and later ones of the clone after it too', async () => {
+    let finishReport!: () => void;
+    const reported = new Promise<void>((resolve) => (finishReport = resolve));
+    const t = guard({ scope: 'clone', maxTokens: 1000, maxCostUsd: null }, { onExhausted: () => reported });
+    expect(await t.request('a')).toBeNull();
+    const answers: string[] = [];
+    const first = Promise.resolve(t.g.step(info(grant('a')), new AbortController().signal)).then(() => answers.push('first'));
+    const second = Promise.resolve(t.g.step(info(grant('a')), new AbortController().signal)).then(() => answers.push('second'));
+    await new Promise((r) => setImmediate(r));
+    expect(answers).toEqual([]);
+    finishReport();
+    await Promise.all([first, second]);
+    expect(answers).toEqual(['first', 'second']);
+  });
+});
+
+describe('the budget guard over time', () => {
+  const limits: BudgetLimits = { scope: 'clone', maxTokens: 5000, maxCostUsd: null };
+
+  it('drops the totals of a task that ended and reads them from the store when it is seen again', async () => {
+    let stored = { tokens: 0, costUsd: 0 };
+    let seeds = 0;
+    const t = guard(limits, { spentSoFar: async () => {
+      seeds += 1;
+      return stored;
+    } });
+    expect(await t.request('a')).toBeNull();
+    expect(t.g.taskIds()).toEqual([TASK]);
+    expect(await t.g.sweep(async () => [])).toEqual([]);
+    expect(await t.g.sweep(async (ids) => ids)).toEqual([TASK]);
+    expect(t.g.taskIds()).toEqual([]);
+    // Another gateway metered 4000 more meanwhile: the store has 5141.
+    stored = { tokens: 5141, costUsd: 0 };
+    expect((await t.request('a'))?.status).toBe(402);
+    expect(seeds).toBe(2);
+  });
+
+  it('drops a task idle for the idle time, but never one with a request in flight', async () => {
+    let clock = 0;
+    const t = guard(limits, { idleMs: 1000, now: () => clock });
+    expect(await t.request('a')).toBeNull();
+    const inFlight = info(grant('b'));
+    expect(await t.g.step(inFlight, new AbortController().signal)).toBeNull();
+    clock = 5000;
+    expect(await t.g.sweep()).toEqual([]);
+    t.g.onMetered(metered(grant('b')), inFlight);
+    clock = 5999;
+    expect(await t.g.sweep()).toEqual([]);
+    clock = 6000;
+    expect(await t.g.sweep()).toEqual([TASK]);
   });
 });
 

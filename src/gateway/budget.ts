@@ -1,7 +1,9 @@
 // Token and USD budgets enforced on the request path: a gateway step that rejects a clone's request once its
 // budget (its own share, or the task's shared pool) is spent, with running totals kept in memory (seeded
 // once from the store, then updated as each request is metered), a warning at a threshold, and a wait that
-// keeps concurrent requests from overshooting.
+// keeps concurrent requests from overshooting. A task's totals are dropped when it ends or has been idle a
+// while, so a gateway that runs for months keeps only the tasks in progress; a task seen again is read from
+// the store again.
 //
 // What counts: input tokens (without the cached part) + output tokens + cache writes, i.e. every token the
 // model newly processed or produced. Cache reads are left out: they re-read a prompt already counted when it
@@ -32,15 +34,22 @@ export interface BudgetNotice {
 }
 
 export interface BudgetGuardOptions {
-  /** The limits that apply to a grant; null when it has none. Asked once per scope and process. */
+  /** The limits that apply to a grant; null when it has none. Asked once per clone while its task's totals are kept. */
   limitsFor(grant: GatewayGrant): Promise<BudgetLimits | null>;
   /** What the scope spent before this process saw it (earlier attempts, another process). */
   spentSoFar(grant: GatewayGrant, scope: BudgetLimits['scope']): Promise<BudgetSpent>;
   /** Fraction of a budget at which `onWarning` fires once per scope; default 0.8. */
   warningThreshold?: number;
   onWarning?(notice: BudgetNotice): void;
-  /** The first rejection per clone (per grant without a clone): the supervisor stops that clone. */
-  onExhausted?(notice: BudgetNotice, message: string): void;
+  /**
+   * The first rejection per clone (per grant without a clone): the supervisor stops that clone. The refusal
+   * goes to the client once it resolves, so whatever it records is there before the client can react.
+   */
+  onExhausted?(notice: BudgetNotice, message: string): void | Promise<void>;
+  /** A task with no request for this long has its totals dropped by `sweep`; default 10 minutes. */
+  idleMs?: number;
+  /** Default `Date.now`. */
+  now?: () => number;
 }
 
 export interface BudgetGuard {
@@ -48,6 +57,13 @@ export interface BudgetGuard {
   step: GatewayStep;
   /** Every metered request with the request info its steps saw (GatewayOptions.onMetered). */
   onMetered(record: GatewayRequestRecord, request: GatewayRequestInfo): void;
+  /**
+   * Drops the totals of the tasks idle for `idleMs` and of those `ended` reports as ended, except while a
+   * request of theirs is in the guard or in flight. Returns the ids dropped.
+   */
+  sweep(ended?: (taskIds: string[]) => Promise<string[]>): Promise<string[]>;
+  /** The tasks whose totals are kept. */
+  taskIds(): string[];
 }
 
 /** Tokens a request counts against a budget (see the header). */
@@ -100,13 +116,36 @@ interface Scope extends BudgetState {
   wake: Set<() => void>;
 }
 
+/** What the guard keeps about one task, dropped as a whole. */
+interface TaskBudgets {
+  /** Limits by clone id (`task` for traffic of no clone): promises, so concurrent first requests load each once. */
+  limits: Map<string, Promise<BudgetLimits | null>>;
+  /** Scopes by `clone:<id>` or `task`. */
+  scopes: Map<string, Promise<Scope>>;
+  /** Clones (or `task`) whose first rejection was reported, with the report (later rejections wait for it too). */
+  exhausted: Map<string, Promise<void>>;
+  /** Requests in the step or admitted and not metered yet: the task is not dropped meanwhile. */
+  busy: number;
+  lastSeenAt: number;
+}
+
+const DEFAULT_IDLE_MS = 10 * 60_000;
+
 export function createBudgetGuard(options: BudgetGuardOptions): BudgetGuard {
   const threshold = options.warningThreshold ?? 0.8;
-  /** Limits by grant, and scopes by `clone:<id>` or `task:<id>`: promises, so concurrent first requests load each once. */
-  const limitsByGrant = new Map<string, Promise<BudgetLimits | null>>();
-  const scopes = new Map<string, Promise<Scope>>();
-  const admitted = new WeakMap<GatewayRequestInfo, Scope>();
-  const exhausted = new Set<string>();
+  const now = options.now ?? Date.now;
+  const idleMs = options.idleMs ?? DEFAULT_IDLE_MS;
+  const tasks = new Map<string, TaskBudgets>();
+  const admitted = new WeakMap<GatewayRequestInfo, { task: TaskBudgets; scope: Scope }>();
+
+  function taskOf(taskId: string): TaskBudgets {
+    let task = tasks.get(taskId);
+    if (task === undefined) {
+      task = { limits: new Map(), scopes: new Map(), exhausted: new Map(), busy: 0, lastSeenAt: now() };
+      tasks.set(taskId, task);
+    }
+    return task;
+  }
 
   function once<T>(map: Map<string, Promise<T>>, key: string, load: () => Promise<T>): Promise<T> {
     let value = map.get(key);
@@ -118,11 +157,11 @@ export function createBudgetGuard(options: BudgetGuardOptions): BudgetGuard {
     return value;
   }
 
-  async function scopeOf(grant: GatewayGrant): Promise<Scope | null> {
-    const limits = await once(limitsByGrant, grant.cloneId ?? `task:${grant.taskId}`, () => options.limitsFor(grant));
+  async function scopeOf(task: TaskBudgets, grant: GatewayGrant): Promise<Scope | null> {
+    const limits = await once(task.limits, grant.cloneId ?? 'task', () => options.limitsFor(grant));
     if (limits === null || (limits.maxTokens === null && limits.maxCostUsd === null)) return null;
     const shared = limits.scope === 'task' || grant.cloneId === null;
-    return once(scopes, shared ? `task:${grant.taskId}` : `clone:${grant.cloneId}`, async () => ({
+    return once(task.scopes, shared ? 'task' : `clone:${grant.cloneId}`, async () => ({
       limits, spent: { ...(await options.spentSoFar(grant, shared ? 'task' : 'clone')) }, inFlight: 0,
       largest: { tokens: 0, costUsd: 0 }, warned: false, wake: new Set<() => void>(),
     }));
@@ -141,36 +180,51 @@ export function createBudgetGuard(options: BudgetGuardOptions): BudgetGuard {
   }
 
   const step: GatewayStep = async (request, signal) => {
-    const scope = await scopeOf(request.grant);
-    if (scope === null) return null;
-    for (;;) {
-      const verdict = admission(scope, scope.limits);
-      if (verdict === 'admit') {
-        scope.inFlight += 1;
-        admitted.set(request, scope);
-        return null;
+    const task = taskOf(request.grant.taskId);
+    task.busy += 1;
+    task.lastSeenAt = now();
+    let admittedHere = false;
+    try {
+      const scope = await scopeOf(task, request.grant);
+      if (scope === null) return null;
+      for (;;) {
+        const verdict = admission(scope, scope.limits);
+        if (verdict === 'admit') {
+          scope.inFlight += 1;
+          admitted.set(request, { task, scope });
+          admittedHere = true;
+          return null;
+        }
+        if (verdict === 'reject') return await reject(task, request.grant, scope);
+        if (signal.aborted) return null; // gone while the scope was loading: an abort event will not come again
+        await waitForChange(scope, signal);
+        if (signal.aborted) return null;
       }
-      if (verdict === 'reject') return reject(request.grant, scope);
-      if (signal.aborted) return null; // gone while the scope was loading: an abort event will not come again
-      await waitForChange(scope, signal);
-      if (signal.aborted) return null;
+    } finally {
+      if (!admittedHere) task.busy -= 1;
     }
   };
 
-  function reject(grant: GatewayGrant, scope: Scope): GatewayRejection {
+  async function reject(task: TaskBudgets, grant: GatewayGrant, scope: Scope): Promise<GatewayRejection> {
     const message = budgetMessage(grant, scope.limits, scope.spent);
-    const key = grant.cloneId ?? `task:${grant.taskId}`;
-    if (!exhausted.has(key)) {
-      exhausted.add(key);
-      options.onExhausted?.({ grant, limits: scope.limits, spent: { ...scope.spent } }, message);
+    const key = grant.cloneId ?? 'task';
+    let reported = task.exhausted.get(key);
+    if (reported === undefined) {
+      // A failure to record it must not turn the refusal into an error: the refusal itself stands.
+      reported = Promise.resolve(options.onExhausted?.({ grant, limits: scope.limits, spent: { ...scope.spent } }, message)).catch(() => undefined);
+      task.exhausted.set(key, reported);
     }
+    await reported;
     return { status: BUDGET_REJECTION_STATUS, message, headers: { 'x-kage-gateway-error': 'budget-exhausted' } };
   }
 
   function onMetered(record: GatewayRequestRecord, request: GatewayRequestInfo): void {
-    const scope = admitted.get(request);
-    if (scope === undefined) return; // not admitted by this step: rejected, abandoned while waiting, or no budget
+    const entry = admitted.get(request);
+    if (entry === undefined) return; // not admitted by this step: rejected, abandoned while waiting, or no budget
     admitted.delete(request);
+    const { task, scope } = entry;
+    task.busy -= 1;
+    task.lastSeenAt = now();
     scope.inFlight -= 1;
     const tokens = countedTokens(record);
     const before = { ...scope.spent };
@@ -186,5 +240,19 @@ export function createBudgetGuard(options: BudgetGuardOptions): BudgetGuard {
     for (const wake of [...scope.wake]) wake();
   }
 
-  return { step, onMetered };
+  async function sweep(ended?: (taskIds: string[]) => Promise<string[]>): Promise<string[]> {
+    const idle = [...tasks].filter(([, task]) => task.busy === 0);
+    const over = new Set(idle.length > 0 && ended !== undefined ? await ended(idle.map(([id]) => id)) : []);
+    const dropped: string[] = [];
+    const at = now();
+    for (const [id, task] of idle) {
+      // Looked at again: a request may have arrived while `ended` was asked.
+      if (tasks.get(id) !== task || task.busy > 0 || (!over.has(id) && at - task.lastSeenAt < idleMs)) continue;
+      tasks.delete(id);
+      dropped.push(id);
+    }
+    return dropped;
+  }
+
+  return { step, onMetered, sweep, taskIds: () => [...tasks.keys()] };
 }

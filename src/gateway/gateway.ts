@@ -1,7 +1,8 @@
 // The LLM gateway: a loopback HTTP server between every clone and its model provider. It authenticates the
 // clone by its per-clone token, runs the pre-forward steps (budget, rate limit), forwards to the configured
-// upstream with the real key (again, after a delay, when it answers 429/503/529: retry.ts), streams the
-// answer back as it arrives while reading its usage, and meters each request (store row, then `onRequest`).
+// upstream with the real key, or in passthrough with the agent's own credential untouched (path-token.ts),
+// again after a delay when it answers 429/503/529 (retry.ts), streams the answer back as it arrives while
+// reading its usage, and meters each request (store row, then `onRequest`).
 // For a recording task's clone the flight recorder keeps each exchange as it passes (recorder.ts); a replaying
 // task's clone is answered from a recording instead of any upstream (replay.ts).
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -15,9 +16,10 @@ import { createUsageMeter, type UsageMeter } from './meter.js';
 import { createPriceTable, type ModelPrice } from './prices.js';
 import { clientCredential, PROVIDERS, requestedModel, routeOf, type ProviderSpec } from './providers.js';
 import { createExchangeTap, createSequencer, DEFAULT_MAX_RECORDED_BYTES, type ExchangeTap, type RecordingStore } from './recorder.js';
-import { redactedPath } from './redact.js';
+import { splitPathToken } from './path-token.js';
+import { redactedPath, redactedRequestUrl, redactPathToken } from './redact.js';
 import { createReplayer, type ReplayMismatch, type ReplayStore, type ReplayTiming } from './replay.js';
-import { BodyTooLarge, parseBody, readBody, upstreamHeaders, upstreamUrl } from './request.js';
+import { BodyTooLarge, parseBody, readBody, upstreamHeaders, upstreamUrl, type UpstreamAuth } from './request.js';
 import { pause, retryDelayMs, type UpstreamRetryOptions } from './retry.js';
 import { runSteps, type GatewayRequestInfo, type GatewayStep } from './steps.js';
 import { createTokenRegistry, type GatewayTokenStore } from './tokens.js';
@@ -72,7 +74,7 @@ export interface Gateway {
   port: number;
   /** The base URL per provider, in the form that provider's variable takes (see providers.ts). */
   baseUrls(): Record<GatewayProvider, string>;
-  /** A fresh token for a clone to send as its API key. */
+  /** A fresh token for a clone to send as its API key, or with `grant.auth` `passthrough` to name in its base URLs' path (withPathToken). */
   issueToken(grant: GatewayGrant): Promise<string>;
   revokeToken(token: string): Promise<void>;
   /** Stops listening, cuts open requests (and their upstream requests), waits for metering writes. */
@@ -175,10 +177,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     const started = performance.now();
     const url = new URL(req.url ?? '/', 'http://gateway.invalid');
     const method = req.method ?? 'GET';
-    const route = routeOf(url.pathname);
+    // A passthrough clone's base URLs name its token in the path; it is dropped here, before anything is routed.
+    const scoped = splitPathToken(url.pathname);
+    const route = routeOf(scoped?.path ?? url.pathname);
     if (route === null) {
       if (url.pathname === '/' && (method === 'GET' || method === 'HEAD')) return void res.writeHead(200, { 'content-type': 'text/plain' }).end('kage gateway\n');
-      return sendJson(res, 404, { error: { message: `kage gateway: no provider at ${url.pathname}; use /anthropic, /openai/v1, /gemini or /ollama` } });
+      return sendJson(res, 404, { error: { message: `kage gateway: no provider at ${redactPathToken(url.pathname)}; use /anthropic, /openai/v1, /gemini or /ollama` } });
     }
     const { spec, rest } = route;
     if ((rest === '' || rest === '/') && (method === 'GET' || method === 'HEAD')) {
@@ -189,10 +193,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       // Codex tries a WebSocket on GET /responses first and falls back to HTTPS on 426.
       return sendJson(res, 426, spec.errorBody(426, 'kage gateway: WebSocket transport is not supported; use HTTPS'));
     }
-    const credential = clientCredential(req.headers, url);
-    const grant = credential === null ? null : await tokens.resolve(credential.token);
+    // In passthrough the key headers are the agent's own credential (or none: the upstream answers that).
+    const credential = scoped === null ? clientCredential(req.headers, url) : null;
+    const grant = scoped !== null ? await tokens.resolve(scoped.token, 'passthrough')
+      : credential === null ? null : await tokens.resolve(credential.token);
     if (grant === null) {
-      const message = credential === null ? 'kage gateway: no API key; send the clone token kage gave you' : 'kage gateway: the API key is not a live kage clone token';
+      const message = scoped !== null ? 'kage gateway: the path does not name a live kage clone token'
+        : credential === null ? 'kage gateway: no API key; send the clone token kage gave you' : 'kage gateway: the API key is not a live kage clone token';
       return sendJson(res, 401, spec.errorBody(401, message));
     }
 
@@ -244,14 +251,17 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         contentEncoding: req.headers['content-encoding'] as string | undefined }, res, hooks);
     } else {
       const upstream = upstreams[spec.name];
+      // No credential was read only for a path token: the agent's own credential goes upstream as it is.
+      const auth: UpstreamAuth = credential === null ? 'passthrough'
+        : upstream.apiKey === null ? {} : spec.upstreamAuth(upstream.apiKey, credential.bearer);
       const retry = options.retry;
       // The whole request again while the client has seen nothing of the answer; the last answer goes through.
       for (let attempt = 0; ; attempt += 1) {
         let delayMs: number | null = null;
         outcome = await forward({
-          url: upstreamUrl(upstream.base, rest, url),
+          url: upstreamUrl(upstream.base, rest, url, auth),
           method,
-          headers: upstreamHeaders(req.headers, body.length, upstream.apiKey === null ? {} : spec.upstreamAuth(upstream.apiKey, credential!.bearer)),
+          headers: upstreamHeaders(req.headers, body.length, auth),
           body,
           agents,
           connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
@@ -317,7 +327,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     open.add(res);
     res.once('close', () => open.delete(res));
     handle(req, res).catch((err: unknown) => {
-      log.error({ err, path: req.url }, 'gateway request failed');
+      log.error({ err, path: redactedRequestUrl(req.url ?? '/') }, 'gateway request failed');
       if (!res.headersSent) sendJson(res, 500, { error: { message: `kage gateway: internal error: ${(err as Error).message}` } });
       else res.destroy();
     });

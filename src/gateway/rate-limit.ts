@@ -1,11 +1,18 @@
 // Rate limits on the request path: per provider (a gateway forwards each provider with one upstream key, so
-// that is per upstream key too) at most `requests` requests started and `tokens` tokens metered in any
-// window, with the requests over it waiting in a queue that is fair across clones, up to a maximum wait.
+// that is per upstream key too) at most `requests` requests reaching the provider and `tokens` tokens metered
+// in any window, with the requests over it waiting in a queue that is fair across clones, up to a maximum wait.
 //
 // Why a sliding window and not a bucket that refills at a steady rate: a bucket of N with a refill of N per
 // minute lets a burst of N through and N more within the same minute, twice what "N per minute" promises and
-// what providers count. Here each spent token of the bucket comes back exactly one window after it was
-// spent, so no window ever sees more than N starts, bursts included.
+// what providers count. Here each slot comes back exactly one window after it was used, so no window sees
+// more than N requests, bursts included.
+//
+// Why a slot is held until the answer begins, and comes back a window after that rather than a window after
+// the request was let through: the provider counts a request when it arrives, and the time from our start to
+// its arrival varies (a new connection, a TLS handshake, a busy machine). Counted from our start, a batch that
+// arrived late and the next batch that arrived promptly would land in one of the provider's windows, more
+// than N of them. The first byte of the answer comes after the provider had the request, so a slot returned a
+// window after it can only be used by a request that arrives a full window after the one before it.
 //
 // Why round-robin by clone: the queue holds each clone's waiting requests in its own line and takes the next
 // request from the next clone in turn, so a clone that sends ten requests at once delays another clone's one
@@ -57,24 +64,45 @@ export interface RateLimiterOptions {
 }
 
 export interface RateLimiter {
-  /** The gateway step: waits for room, then counts the request as started. */
+  /** The gateway step: waits for room, then holds a slot for the request until its answer begins. */
   step: GatewayStep;
-  /** The same wait and count for an upstream retry (each retry is a request the provider counts). */
+  /**
+   * The same wait and slot for an upstream retry (each retry is a request the provider counts); the slot of
+   * the attempt before, whose answer came back, is returned first.
+   */
   acquire: GatewayStep;
-  /** Counts each metered request's tokens against its provider's token limit (GatewayOptions.onMetered). */
+  /**
+   * Every metered request (GatewayOptions.onMetered): returns its slot a window after its answer began, and
+   * counts its tokens against its provider's token limit. A request admitted but never metered returns its
+   * slot shortly after its client connection closes.
+   */
   onMetered(record: GatewayRequestRecord, request: GatewayRequestInfo): void;
 }
 
 interface Waiter {
   request: GatewayRequestInfo;
+  signal: AbortSignal;
   since: number;
   done(rejection: GatewayRejection | null): void;
 }
 
+/** A slot taken by a request whose answer has not begun. */
+interface HeldSlot {
+  bucket: Bucket;
+  admittedAt: number;
+  /** Stops watching the request's client connection. */
+  cancel(): void;
+}
+
+/** How long after its client connection closed a request that was never metered (an internal error) keeps its slot. */
+const UNMETERED_GRACE_MS = 1000;
+
 interface Bucket {
   limit: RateLimit;
-  /** Start times in the current window, oldest first. */
+  /** When the answers of the requests of the current window began, oldest first: each slot is free a window later. */
   starts: number[];
+  /** Requests admitted whose answer has not begun: each holds a slot. */
+  held: number;
   /** Tokens metered in the current window, oldest first. */
   spent: { at: number; tokens: number }[];
   spentTotal: number;
@@ -88,12 +116,17 @@ function meteredTokens(record: GatewayRequestRecord): number {
   return record.inputTokens + record.outputTokens + record.cacheWriteTokens;
 }
 
-/** The earliest time at or after `now` when one more request may start in `bucket`. */
-export function nextStartAt(bucket: Pick<Bucket, 'limit' | 'starts' | 'spent' | 'spentTotal'>, now: number): number {
+/**
+ * The earliest time at or after `now` when one more request may start in `bucket`; Infinity while every slot
+ * is held by a request whose answer has not begun (one that begins frees a slot a window later).
+ */
+export function nextStartAt(bucket: Pick<Bucket, 'limit' | 'starts' | 'held' | 'spent' | 'spentTotal'>, now: number): number {
   const { limit } = bucket;
   let at = now;
-  if (limit.requests !== null && bucket.starts.length >= limit.requests) {
-    at = Math.max(at, bucket.starts[bucket.starts.length - limit.requests]! + limit.windowMs);
+  if (limit.requests !== null) {
+    const free = limit.requests - bucket.held;
+    if (free <= 0) return Infinity;
+    if (bucket.starts.length >= free) at = Math.max(at, bucket.starts[bucket.starts.length - free]! + limit.windowMs);
   }
   if (limit.tokens !== null && bucket.spentTotal >= limit.tokens) {
     let total = bucket.spentTotal;
@@ -115,13 +148,14 @@ function cloneOf(request: GatewayRequestInfo): string {
 export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const clock = options.clock ?? systemClock;
   const buckets = new Map<GatewayProvider, Bucket>();
+  const slots = new WeakMap<GatewayRequestInfo, HeldSlot>();
 
   function bucketOf(provider: GatewayProvider): Bucket | null {
     const limit = options.limits[provider];
     if (limit === undefined || (limit.requests === null && limit.tokens === null)) return null;
     let bucket = buckets.get(provider);
     if (bucket === undefined) {
-      bucket = { limit, starts: [], spent: [], spentTotal: 0, lines: new Map(), cancelPump: null };
+      bucket = { limit, starts: [], held: 0, spent: [], spentTotal: 0, lines: new Map(), cancelPump: null };
       buckets.set(provider, bucket);
     }
     return bucket;
@@ -161,6 +195,37 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     if (line.length === 0) bucket.lines.delete(clone);
   }
 
+  /** Takes a slot for `request` until its answer begins (`release`). */
+  function hold(bucket: Bucket, request: GatewayRequestInfo, signal: AbortSignal, now: number): void {
+    bucket.held += 1;
+    let cancelGrace = (): void => undefined;
+    // The client connection closes after every answer, metered or not; metering normally comes first.
+    const onClose = (): void => {
+      const closedAt = clock.now();
+      cancelGrace = clock.setTimer(() => release(request, closedAt), UNMETERED_GRACE_MS);
+    };
+    signal.addEventListener('abort', onClose, { once: true });
+    slots.set(request, { bucket, admittedAt: now, cancel: () => {
+      signal.removeEventListener('abort', onClose);
+      cancelGrace();
+    } });
+  }
+
+  /** The answer to `request` began at `at`: its slot is free a window later. */
+  function release(request: GatewayRequestInfo, at: number): void {
+    const slot = slots.get(request);
+    if (slot === undefined) return;
+    slots.delete(request);
+    slot.cancel();
+    const { bucket } = slot;
+    bucket.held -= 1;
+    const startedAt = Math.max(at, slot.admittedAt);
+    let i = bucket.starts.length;
+    while (i > 0 && bucket.starts[i - 1]! > startedAt) i -= 1;
+    bucket.starts.splice(i, 0, startedAt);
+    pump(bucket);
+  }
+
   /** Starts every waiter there is room for, in turn, and sets a timer for when the next slot frees. */
   function pump(bucket: Bucket): void {
     bucket.cancelPump?.();
@@ -170,25 +235,35 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     while (bucket.lines.size > 0) {
       const at = nextStartAt(bucket, now);
       if (at > now) {
-        bucket.cancelPump = clock.setTimer(() => pump(bucket), at - now);
+        // Every slot held: the next `release` pumps again.
+        if (at !== Infinity) bucket.cancelPump = clock.setTimer(() => pump(bucket), at - now);
         return;
       }
       const waiter = nextWaiter(bucket);
       if (waiter === null) return;
-      bucket.starts.push(now);
+      hold(bucket, waiter.request, waiter.signal, now);
       waiter.done(null);
       report(waiter.request, { state: 'admitted', waitedMs: now - waiter.since });
     }
   }
 
+  /** Milliseconds until a slot may free, for reports: at least a window while every slot is held. */
+  function untilNextSlot(bucket: Bucket, now: number): number {
+    const at = nextStartAt(bucket, now);
+    return at === Infinity ? bucket.limit.windowMs : at - now;
+  }
+
   const acquire: GatewayStep = (request, signal) => {
     const bucket = bucketOf(request.provider);
-    if (bucket === null || signal.aborted) return null;
+    if (bucket === null) return null;
+    // A retry: the answer to the attempt before came back, so its slot counts from now at the latest.
+    release(request, clock.now());
+    if (signal.aborted) return null;
     const now = clock.now();
     forget(bucket, now);
     const nextAt = nextStartAt(bucket, now);
     if (bucket.lines.size === 0 && nextAt <= now) {
-      bucket.starts.push(now);
+      hold(bucket, request, signal, now);
       return null;
     }
     return new Promise<GatewayRejection | null>((resolve) => {
@@ -202,6 +277,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       };
       const waiter: Waiter = {
         request,
+        signal,
         since: now,
         done(rejection) {
           cancelMaxWait();
@@ -216,7 +292,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       cancelMaxWait = clock.setTimer(() => {
         remove(bucket, waiter);
         const at = clock.now();
-        const retryAfterS = Math.max(1, Math.ceil((nextStartAt(bucket, at) - at) / 1000));
+        const retryAfterS = Math.max(1, Math.ceil(untilNextSlot(bucket, at) / 1000));
         waiter.done({
           status: 429,
           message: `kage gateway: ${request.provider} rate limit reached; waited ${Math.round((at - now) / 1000)} s for a slot (the most allowed)`,
@@ -225,12 +301,17 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
         report(request, { state: 'refused', waitedMs: at - now });
         pump(bucket);
       }, bucket.limit.maxWaitMs);
-      report(request, { state: 'waiting', queued, nextSlotMs: nextAt - now });
+      report(request, { state: 'waiting', queued, nextSlotMs: untilNextSlot(bucket, now) });
       pump(bucket);
     });
   };
 
   function onMetered(record: GatewayRequestRecord, request: GatewayRequestInfo): void {
+    if (slots.has(request)) {
+      const now = clock.now();
+      // The answer's first byte came `latency - ttfb` ago; without one, now is the latest it can have begun.
+      release(request, record.ttfbMs === null ? now : Math.ceil(now - Math.max(0, record.latencyMs - record.ttfbMs)));
+    }
     const bucket = bucketOf(request.provider);
     if (bucket === null || bucket.limit.tokens === null) return;
     const tokens = meteredTokens(record);

@@ -1,8 +1,10 @@
-// What the flight recorder keeps of a request's and an answer's headers and of a URL: everything but
-// credentials. The clone's token arrives in a provider's key header (or Gemini's `?key=`); cookies and any
-// header or parameter named like a key, token or secret are dropped the same way, so a stored exchange
+// What the flight recorder keeps of a request's and an answer's headers and of a URL, and what a log shows
+// of a request's URL: everything but credentials. The clone's token arrives in a provider's key header (or
+// Gemini's `?key=`), or in passthrough in the path (`/t/<token>/...`) beside the agent's own key; cookies and
+// any header or parameter named like a key, token or secret are dropped the same way, so a stored exchange
 // can be shown or shared without handing anyone a working credential.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { PATH_TOKEN_SEGMENT, splitPathToken } from './path-token.js';
 
 export const REDACTED = '[redacted]';
 
@@ -34,4 +36,23 @@ export function redactedPath(path: string, url: URL): string {
   const params = new URLSearchParams();
   for (const [name, value] of url.searchParams) params.append(name, SECRET_PARAMS.has(name.toLowerCase()) ? REDACTED : value);
   return `${path}?${params.toString()}`;
+}
+
+/** `pathname` with a passthrough token in it replaced by `[redacted]`. */
+export function redactPathToken(pathname: string): string {
+  const split = splitPathToken(pathname);
+  if (split === null) return pathname;
+  const rest = pathname.length > PATH_TOKEN_SEGMENT.length + split.token.length ? split.path : '';
+  return `${PATH_TOKEN_SEGMENT}${REDACTED}${rest}`;
+}
+
+/** A request's URL as a log or an error message may show it: its path token and key-like parameters redacted. */
+export function redactedRequestUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw, 'http://gateway.invalid');
+  } catch {
+    return REDACTED;
+  }
+  return redactedPath(redactPathToken(url.pathname), url);
 }

@@ -1,6 +1,6 @@
 // The client's request as the gateway forwards it: the body read whole (requests are small next to answers,
 // and the model and size must be known before the budget and rate-limit steps), the upstream URL, and the
-// headers with the client's credential swapped for the real one.
+// headers with the client's credential swapped for the real one, or in passthrough kept as the client sent it.
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import { CREDENTIAL_HEADERS } from './providers.js';
@@ -43,28 +43,36 @@ export function parseBody(body: Buffer, encoding: string | undefined): unknown {
   }
 }
 
-/** `<upstream base><rest>` with the client's query string, minus a `key` parameter (Gemini's URL key). */
-export function upstreamUrl(base: string, rest: string, clientUrl: URL): URL {
+/**
+ * What goes upstream in place of the client's credential: the headers carrying kage's real key (`{}` sends
+ * none), or `passthrough`, the client's own credential as it sent it.
+ */
+export type UpstreamAuth = Readonly<Record<string, string>> | 'passthrough';
+
+/** `<upstream base><rest>` with the client's query string, minus a `key` parameter (Gemini's URL key) unless it passes through. */
+export function upstreamUrl(base: string, rest: string, clientUrl: URL, auth: UpstreamAuth = {}): URL {
   const url = new URL(`${base}${rest}`);
   for (const [name, value] of clientUrl.searchParams) {
-    if (name !== 'key') url.searchParams.append(name, value);
+    if (name !== 'key' || auth === 'passthrough') url.searchParams.append(name, value);
   }
   return url;
 }
 
 /**
- * The client's headers minus hop-by-hop ones, its credential and `host`, plus the real credential. The
- * answer is asked for uncompressed so the usage reader sees plain text and the client gets the same bytes.
+ * The client's headers minus hop-by-hop ones, its credential and `host`, plus the real credential (in
+ * passthrough, the client's credential stays). The answer is asked for uncompressed so the usage reader sees
+ * plain text and the client gets the same bytes.
  */
-export function upstreamHeaders(headers: IncomingHttpHeaders, bodyBytes: number, auth: Record<string, string>): OutgoingHttpHeaders {
+export function upstreamHeaders(headers: IncomingHttpHeaders, bodyBytes: number, auth: UpstreamAuth): OutgoingHttpHeaders {
   const listed = new Set(String(headers.connection ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean));
+  const keepCredential = auth === 'passthrough';
   const out: OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || listed.has(name) || CREDENTIAL_HEADERS.includes(name)) continue;
+    if (value === undefined || HOP_BY_HOP.has(name) || listed.has(name) || (!keepCredential && CREDENTIAL_HEADERS.includes(name))) continue;
     if (name === 'host' || name === 'content-length' || name === 'accept-encoding' || name === 'expect') continue;
     out[name] = value;
   }
   if (bodyBytes > 0) out['content-length'] = String(bodyBytes);
   out['accept-encoding'] = 'identity';
-  return { ...out, ...auth };
+  return keepCredential ? out : { ...out, ...auth };
 }

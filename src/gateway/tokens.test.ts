@@ -46,3 +46,24 @@ describe('gateway tokens', () => {
     expect(asked).toBe(0);
   });
 });
+
+describe('passthrough tokens', () => {
+  it('resolve only from a base URL\'s path, and gateway tokens only from a key header, also through the store', async () => {
+    const store = mapStore();
+    const [issuer, other] = [createTokenRegistry(store), createTokenRegistry(store)];
+    const passthrough = await issuer.issue({ taskId: 't', cloneId: 'c', auth: 'passthrough' });
+    const gateway = await issuer.issue({ taskId: 't', cloneId: 'c' });
+    for (const tokens of [issuer, other]) {
+      expect(await tokens.resolve(passthrough, 'passthrough')).toEqual({ taskId: 't', cloneId: 'c', auth: 'passthrough' });
+      // Sent as a key, a passthrough token would have kage's real key added upstream: it is no token there.
+      expect(await tokens.resolve(passthrough)).toBeNull();
+      expect(await tokens.resolve(gateway, 'passthrough')).toBeNull();
+      expect(await tokens.resolve(gateway)).toEqual({ taskId: 't', cloneId: 'c' });
+    }
+    expect(store.rows.has(hashToken(passthrough))).toBe(false);
+    // A process that did not issue it does not know its mode, and revokes it in the store either way.
+    await other.revoke(passthrough);
+    expect(await other.resolve(passthrough, 'passthrough')).toBeNull();
+    expect([...store.rows.keys()]).toEqual([hashToken(gateway)]);
+  });
+});

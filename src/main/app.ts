@@ -14,11 +14,12 @@ import { createTaskService, type TaskService } from '../core/task-service.js';
 import { createWorkerRuntime, type WorkerRuntime } from '../core/runtime.js';
 import { createEventLog, type EventLog } from '../events/event-log.js';
 import { createGateway, type Gateway } from '../gateway/index.js';
+import { connectRemoteGateway, type RemoteGateway } from '../gateway/remote.js';
 import { CloneQueue } from '../queue/clone-queue.js';
 import { ensureEmbeddedPostgres } from '../store/embedded-postgres.js';
 import { PgGatewayStore } from '../store/gateway-store.js';
 import { PgRecordingStore } from '../store/recording-store.js';
-import { createKageBudgetGuard } from './budgets.js';
+import { createKageBudgetGuard, type KageBudgetGuard } from './budgets.js';
 import { createKageRateLimiter, upstreamRetry } from './rate-limits.js';
 import { upstreamsWithSecrets } from './upstream-keys.js';
 import { createUsageReporter } from './usage-events.js';
@@ -31,7 +32,7 @@ export interface Kage {
   ctx: CoreContext;
   tasks: TaskService;
   runtime: WorkerRuntime;
-  /** Follows every request this process's gateway meters (none without a gateway); returns the unsubscribe. */
+  /** Follows every request this process's gateway meters (none without a gateway of its own); returns the unsubscribe. */
   onGatewayRequest(listener: (record: GatewayRequestRecord) => void): () => void;
   close(): Promise<void>;
 }
@@ -39,7 +40,8 @@ export interface Kage {
 export interface KageOptions {
   /**
    * Start the LLM gateway for the clones this process runs (default: when the queue starts and
-   * `gateway.enabled`). Read-only commands run no clones and skip it.
+   * `gateway.enabled`), or with `gateway.url` check that the one there answers and use it. Read-only
+   * commands run no clones and skip it.
    */
   gateway?: boolean;
   /** Start the queue (needed to create tasks or run workers). Read-only commands skip it. */
@@ -63,17 +65,22 @@ export async function createKage(config: KageConfig, opts: KageOptions = {}): Pr
   const events = createEventLog(store, { onError: (err) => log.error({ err }, 'storing events failed') });
   // The gateway exists before the context that knows the running clones; a clone over budget is stopped through it.
   let context: CoreContext | null = null;
-  const stopClone = (cloneId: string, message: string): void => {
-    if (context !== null) stopCloneOverBudget(context, cloneId, message);
+  const stopClone = (clone: { cloneId: string }, message: string): void => {
+    if (context !== null) stopCloneOverBudget(context, clone.cloneId, message);
   };
   const gatewayListeners = new Set<(record: GatewayRequestRecord) => void>();
   const observe = (record: GatewayRequestRecord): void => gatewayListeners.forEach((listener) => listener(record));
-  const gateway = (opts.gateway ?? opts.queue !== false) && config.gateway.enabled
-    ? await startGateway(config, store.pool, events, log, 0, stopClone, observe).catch(async (err: unknown) => {
-      await store.close();
-      throw err;
-    })
-    : null;
+  const wanted = (opts.gateway ?? opts.queue !== false) && config.gateway.enabled;
+  let gateway: Gateway | RemoteGateway | null = null;
+  try {
+    // With gateway.url the clones use that gateway, which resolves their tokens from the store and stops a
+    // clone over budget through the control channel (gateway-server.ts).
+    if (wanted && config.gateway.url !== null) gateway = await connectRemoteGateway(config.gateway.url, new PgGatewayStore(store.pool));
+    else if (wanted) gateway = await startGateway(config, store.pool, events, log, { stopClone, observe });
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   const queue = new CloneQueue(url);
   if (opts.queue !== false) await queue.start();
   const repos = createRepoHeads();
@@ -114,16 +121,30 @@ export async function createKage(config: KageConfig, opts: KageOptions = {}): Pr
   };
 }
 
+export interface GatewayStartOptions {
+  /** Default 127.0.0.1: only this machine's clones reach it. */
+  host?: string;
+  /** Default 0: a free port. */
+  port?: number;
+  /** Stops a clone whose budget is spent; the refusal reaches the clone once it resolves. */
+  stopClone?: (clone: { taskId: string; cloneId: string }, message: string) => void | Promise<void>;
+  /** Each metered request (the metrics). */
+  observe?: (record: GatewayRequestRecord) => void;
+}
+
+/** A started gateway and its budget guard (whose totals tests and metrics may look at). */
+export type KageGateway = Gateway & { budgets: KageBudgetGuard };
+
 /**
  * The gateway with the configured upstreams, each metered request also `gateway_request` and `usage` events on
  * its task and handed to `observe` (the metrics).
  */
-export async function startGateway(config: KageConfig, pool: pg.Pool, events: EventLog, log: Logger, port = 0,
-  stopClone: (cloneId: string, message: string) => void = () => undefined,
-  observe: (record: GatewayRequestRecord) => void = () => undefined): Promise<Gateway> {
+export async function startGateway(config: KageConfig, pool: pg.Pool, events: EventLog, log: Logger,
+  opts: GatewayStartOptions = {}): Promise<KageGateway> {
   const store = new PgGatewayStore(pool);
+  const observe = opts.observe ?? (() => undefined);
   // First among the steps: a request it admits is the one it later sees metered (budget.ts).
-  const budget = createKageBudgetGuard(config.budgets, store, events, stopClone);
+  const budget = createKageBudgetGuard(config.budgets, store, events, opts.stopClone ?? (() => undefined));
   const limits = createKageRateLimiter(config.rateLimits, events);
   const usage = createUsageReporter(config.budgets, store, events, log);
   const gateway = await createGateway({
@@ -131,7 +152,8 @@ export async function startGateway(config: KageConfig, pool: pg.Pool, events: Ev
     store,
     log,
     prices: config.gateway.prices,
-    port,
+    host: opts.host ?? '127.0.0.1',
+    port: opts.port ?? 0,
     // The budget first, so that a request it refuses takes no rate-limit slot. A replay reaches no provider,
     // so its requests neither wait for nor take a provider's slot.
     steps: [budget.step, (request, signal) => (request.grant.flight?.mode === 'replay' ? null : limits.step(request, signal))],
@@ -153,7 +175,13 @@ export async function startGateway(config: KageConfig, pool: pg.Pool, events: Ev
       usage.onRequest(r);
       observe(r);
     },
+  }).catch((err: unknown) => {
+    budget.close();
+    throw err;
   });
   // The usage events of the last requests are read from the store: done before the caller closes it.
-  return { ...gateway, close: () => gateway.close().then(() => usage.idle()) };
+  return { ...gateway, budgets: budget, close: () => gateway.close().then(() => {
+    budget.close();
+    return usage.idle();
+  }) };
 }

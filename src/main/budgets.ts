@@ -1,21 +1,24 @@
-// The budget guard as kage runs it: each clone's limits from its task's `tokenBudget` (else the configured
-// default) and USD budget, split equally across the task's clones or shared; what was spent before from the
-// metered rows; `budget_warning` and `budget_exceeded` events; and the clone stopped when its budget is gone.
+// The budget guard as kage runs it: each clone's limits from its task's `tokenBudget` and `usdBudget` (else the
+// configured defaults), split equally across the task's clones or shared; what was spent before from the
+// metered rows; `budget_warning` and `budget_exceeded` events; the clone stopped when its budget is gone; and the
+// totals of tasks that ended dropped once a minute.
 import type { BudgetConfig } from '../config/config.js';
 import type { EventLog } from '../events/event-log.js';
 import { countedTokens, createBudgetGuard, type BudgetGuard, type BudgetLimits, type BudgetNotice } from '../gateway/budget.js';
 import type { PgGatewayStore } from '../store/gateway-store.js';
 
 /** The limits of one clone (or of the task, for a shared budget) from what the task and config say. */
-export function budgetLimits(config: BudgetConfig, task: { tokenBudget: number | null; clones: number }, hasClone: boolean): BudgetLimits | null {
+export function budgetLimits(config: BudgetConfig, task: { tokenBudget: number | null; usdBudget?: number | null; clones: number },
+  hasClone: boolean): BudgetLimits | null {
   const tokens = task.tokenBudget ?? config.taskTokens;
-  if (tokens === null && config.taskUsd === null) return null;
-  if (config.split === 'shared' || !hasClone) return { scope: 'task', maxTokens: tokens, maxCostUsd: config.taskUsd };
+  const usd = task.usdBudget ?? config.taskUsd;
+  if (tokens === null && usd === null) return null;
+  if (config.split === 'shared' || !hasClone) return { scope: 'task', maxTokens: tokens, maxCostUsd: usd };
   const clones = Math.max(1, task.clones);
   return {
     scope: 'clone',
     maxTokens: tokens === null ? null : Math.floor(tokens / clones),
-    maxCostUsd: config.taskUsd === null ? null : config.taskUsd / clones,
+    maxCostUsd: usd === null ? null : usd / clones,
   };
 }
 
@@ -24,10 +27,23 @@ function payload(notice: BudgetNotice): Record<string, unknown> {
     maxCostUsd: notice.limits.maxCostUsd, costUsd: notice.spent.costUsd };
 }
 
+/** How often the gateway drops the budget totals of tasks that ended or went idle. */
+const SWEEP_MS = 60_000;
+
+export interface KageBudgetGuard extends BudgetGuard {
+  /** Stops the periodic sweep. */
+  close(): void;
+}
+
+/**
+ * `stopClone` is told about the first refusal of each clone; the refusal reaches the client once it resolves
+ * (a gateway in another process than the clone publishes the stop, see gateway-server.ts).
+ */
 export function createKageBudgetGuard(config: BudgetConfig, store: PgGatewayStore, events: EventLog,
-  stopClone: (cloneId: string, message: string) => void): BudgetGuard {
-  return createBudgetGuard({
+  stopClone: (clone: { taskId: string; cloneId: string }, message: string) => void | Promise<void>): KageBudgetGuard {
+  const guard = createBudgetGuard({
     warningThreshold: config.warningThreshold,
+    // Read from the task row, so any gateway enforces what the task says, whichever process created it.
     async limitsFor(grant) {
       const task = await store.taskBudget(grant.taskId);
       return task === null ? null : budgetLimits(config, task, grant.cloneId !== null);
@@ -41,7 +57,11 @@ export function createKageBudgetGuard(config: BudgetConfig, store: PgGatewayStor
       { ...payload(notice), threshold: config.warningThreshold }),
     onExhausted(notice, message) {
       events.emit(notice.grant.taskId, notice.grant.cloneId, 'budget_exceeded', { ...payload(notice), message });
-      if (notice.grant.cloneId !== null) stopClone(notice.grant.cloneId, message);
+      const { taskId, cloneId } = notice.grant;
+      return cloneId === null ? undefined : stopClone({ taskId, cloneId }, message);
     },
   });
+  const sweep = setInterval(() => void guard.sweep((ids) => store.endedTasks(ids)).catch(() => undefined), SWEEP_MS);
+  sweep.unref();
+  return { ...guard, close: () => clearInterval(sweep) };
 }

@@ -49,8 +49,27 @@ export class CloneQueue {
   async start(): Promise<void> {
     if (this.started) return;
     await this.boss.start();
-    await this.boss.createQueue(CLONE_QUEUE);
+    await this.ensureQueue();
     this.started = true;
+  }
+
+  /**
+   * Creates the clone queue unless it exists. Two processes starting at once on a new database both find it
+   * missing, and pg-boss's creation (a partition and a row) can deadlock between them: the loser asks again.
+   */
+  private async ensureQueue(): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      if (await this.boss.getQueue(CLONE_QUEUE)) return;
+      try {
+        await this.boss.createQueue(CLONE_QUEUE);
+        return;
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        // deadlock, serialization failure, unique or duplicate table: another process is creating it.
+        if (attempt >= 5 || !['40P01', '40001', '23505', '42P07'].includes(code ?? '')) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt + Math.random() * 20));
+      }
+    }
   }
 
   async enqueue(job: CloneJob, opts: { delayMs?: number; expireInSeconds: number }): Promise<void> {

@@ -4,6 +4,13 @@ import type pg from 'pg';
 import type { GatewayGrant, GatewayProvider, GatewayRequestRecord, GatewayUsageSummary, GatewayUsageTotals } from '../domain/index.js';
 import { sql } from './sql.js';
 
+/** What the gateway's budgets need of a task (select-task-budget.sql). */
+export interface TaskBudget {
+  tokenBudget: number | null;
+  usdBudget: number | null;
+  clones: number;
+}
+
 export class PgGatewayStore {
   constructor(private readonly pool: pg.Pool) {}
 
@@ -37,10 +44,23 @@ export class PgGatewayStore {
     }));
   }
 
-  /** The task's own token budget (null: the configured default) and its clone count; null when there is no such task. */
-  async taskBudget(taskId: string): Promise<{ tokenBudget: number | null; clones: number } | null> {
+  /** The task's own token and USD budgets (null: the configured default) and its clone count; null when there is no such task. */
+  async taskBudget(taskId: string): Promise<TaskBudget | null> {
     const row = (await this.pool.query(sql('select-task-budget'), [taskId])).rows[0];
-    return row ? { tokenBudget: row.token_budget === null ? null : Number(row.token_budget), clones: row.clones } : null;
+    return row ? { tokenBudget: row.token_budget === null ? null : Number(row.token_budget),
+      usdBudget: row.usd_budget === null ? null : Number(row.usd_budget), clones: row.clones } : null;
+  }
+
+  /** Of the tasks given, those that ended (so that the gateway can drop what it keeps about them). */
+  async endedTasks(taskIds: readonly string[]): Promise<string[]> {
+    if (taskIds.length === 0) return [];
+    return (await this.pool.query(sql('select-ended-tasks'), [taskIds])).rows.map((r) => r.id as string);
+  }
+
+  /** The message of the gateway's budget refusal of a clone, from its `budget_exceeded` event; null when it was not refused. */
+  async budgetRefusal(taskId: string, cloneId: string): Promise<string | null> {
+    const row = (await this.pool.query(sql('select-budget-refusal'), [taskId, cloneId])).rows[0];
+    return row ? String(row.message ?? 'Budget exhausted') : null;
   }
 
   /** Totals per clone of one task, and the task's total. */

@@ -20,7 +20,7 @@ export type NewClone = Pick<CloneRecord, 'id' | 'name' | 'agent' | 'model' | 'op
 
 export type NewTask = Pick<TaskRecord, 'id' | 'description' | 'repo' | 'baseRef' | 'baseCommit' | 'checkCommand' |
   'setupCommand' | 'mergeStrategy' | 'maxRetries' | 'retryDelayMs' | 'checkTimeoutMs' | 'createdBy'> &
-  Partial<Pick<TaskRecord, 'tokenBudget' | 'record' | 'replayOf'>>;
+  Partial<Pick<TaskRecord, 'tokenBudget' | 'usdBudget' | 'record' | 'replayOf'>>;
 
 export interface WorkerRow {
   id: string;
@@ -89,7 +89,7 @@ export class PgStore {
       task.retryDelayMs, task.checkTimeoutMs, task.createdBy, task.tokenBudget ?? null,
       clones.map((x) => x.id), clones.map((x) => x.name), clones.map((x) => x.agent), clones.map((x) => x.model),
       clones.map((x) => JSON.stringify(x.options)), clones.map((x) => x.branch), clones.map((x) => x.timeoutMs),
-      task.record ?? false, task.replayOf ?? null] });
+      task.record ?? false, task.replayOf ?? null, task.usdBudget ?? null] });
     const { clone_rows: cloneRows, ...taskRow } = r.rows[0];
     // json_agg of no rows is null.
     const byId = new Map(((cloneRows ?? []) as Record<string, unknown>[]).map((row) => [row.id as string, cloneFromJson(row)]));

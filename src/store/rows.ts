@@ -22,6 +22,7 @@ export function toTask(r: Row): TaskRecord {
     status: r.status,
     createdBy: r.created_by,
     tokenBudget: numOrNull(r.token_budget),
+    usdBudget: numOrNull(r.usd_budget),
     record: r.record ?? false,
     replayOf: r.replay_of ?? null,
     bestClone: r.best_clone,

@@ -53,7 +53,9 @@ export function renderDoctor(report: readonly AgentStatus[]): string {
     const names = agent.aliases.length > 0 ? `${agent.id} (${agent.aliases.join(', ')})` : agent.id;
     lines.push(`${mark}  ${names.padEnd(24)} ${what}`);
     if (agent.endpoint !== null) {
-      lines.push(`      endpoint ${agent.endpoint}${agent.apiKeySet === null ? '' : agent.apiKeySet ? ', key set' : ', no key'}`);
+      const key = agent.auth === 'passthrough' || agent.apiKeySet === null ? '' : agent.apiKeySet ? ', key set' : ', no key';
+      const own = agent.ownCredentials === null ? '' : `, own credentials: ${agent.ownCredentials.length > 0 ? agent.ownCredentials.join(', ') : 'none'}`;
+      lines.push(`      endpoint ${agent.endpoint}${key}${agent.auth === null ? '' : `, auth ${agent.auth}`}${own}`);
     }
     for (const problem of agent.problems) lines.push(`      - ${problem}`);
     if (agent.fix !== null) lines.push(`      fix: ${agent.fix}`);

@@ -1,5 +1,6 @@
 // `kage gateway`: the LLM gateway on its own, until SIGINT or SIGTERM. It resolves the per-clone tokens other
-// kage processes issued (through the store) and meters into the same database.
+// kage processes issued (through the store) and meters into the same database; workers anywhere use it with
+// KAGE_GATEWAY_URL, sharing its rate limits and budgets.
 import { InvalidArgumentError, type Command } from 'commander';
 import { GATEWAY_PROVIDERS, KageError } from '../../domain/index.js';
 import { startGatewayServer } from '../../main/gateway-server.js';
@@ -9,22 +10,31 @@ import { intOption } from '../options.js';
 export function registerGateway(program: Command, globals: () => GlobalFlags): void {
   program
     .command('gateway')
-    .description('Run the LLM gateway alone on 127.0.0.1: clones\' model traffic, metered, with the real keys kept here')
+    .description('Run the LLM gateway alone: clones\' model traffic from workers here or elsewhere (KAGE_GATEWAY_URL), metered, '
+      + 'rate-limited and budgeted in one place, with the real keys kept here')
+    .option('--host <host>', 'interface to listen on (default: KAGE_GATEWAY_HOST or 127.0.0.1; anything else exposes it on the network, '
+      + 'where only clone tokens authenticate)')
     .option('--port <port>', 'port (default: KAGE_GATEWAY_PORT or gateway.port; 0 picks a free one)', portOption)
-    .action(async (flags: { port?: number }) => {
+    .action(async (flags: { host?: string; port?: number }) => {
       const config = configFrom(globals());
-      const server = await startGatewayServer(config, flags.port === undefined ? {} : { port: flags.port }).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== 'EADDRINUSE' && err.code !== 'EACCES') throw err;
-        throw new KageError('KAGE_INVALID_INPUT', `Cannot listen on 127.0.0.1:${flags.port ?? config.gateway.port}: ${err.code}`, { field: '--port', cause: err });
+      const host = flags.host ?? config.gateway.host;
+      const port = flags.port ?? config.gateway.port;
+      const server = await startGatewayServer(config, { host, port }).catch((err: NodeJS.ErrnoException) => {
+        if (!['EADDRINUSE', 'EACCES', 'EADDRNOTAVAIL', 'ENOTFOUND'].includes(err.code ?? '')) throw err;
+        throw new KageError('KAGE_INVALID_INPUT', `Cannot listen on ${host}:${port}: ${err.code}`, { field: flags.host !== undefined ? '--host' : '--port', cause: err });
       });
       const out = process.stdout;
       const urls = server.gateway.baseUrls();
       out.write(`Kage gateway listening on ${server.gateway.url}\n`);
+      if (!LOOPBACK.has(host)) {
+        out.write(`Warning: ${host} is reachable from other machines; anyone there who holds a live clone token spends the keys configured here.\n`);
+      }
       for (const provider of GATEWAY_PROVIDERS) {
         const upstream = config.gateway.upstreams[provider];
         out.write(`  ${provider.padEnd(9)} ${urls[provider]} -> ${upstream.baseUrl ?? '(the provider\'s own endpoint)'}${upstream.apiKey ? ' (with its key)' : ''}\n`);
       }
       out.write('Clients send a per-clone token that a kage process issued as their API key.\n');
+      out.write(`Workers on the same database use it with KAGE_GATEWAY_URL=http://<this machine's address>:${server.gateway.port}\n`);
 
       await new Promise<void>((done) => {
         process.once('SIGINT', () => done());
@@ -34,6 +44,8 @@ export function registerGateway(program: Command, globals: () => GlobalFlags): v
       process.stderr.write('Stopped.\n');
     });
 }
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
 function portOption(value: string): number {
   const port = intOption('--port')(value);

@@ -1,9 +1,9 @@
 // `kage run`: creates a task, runs its clones in this process with live progress, prints the summary.
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { isTerminalTask } from '../../domain/index.js';
 import { followEvents } from '../../events/follow.js';
 import type { Kage } from '../../main/app.js';
-import { parseAgentFlag } from '../../core/task-input.js';
+import { MAX_USD_BUDGET, parseAgentFlag } from '../../core/task-input.js';
 import type { TaskView } from '../../core/task-service.js';
 import { withKage, type GlobalFlags } from '../context.js';
 import { createProgressView } from '../progress.js';
@@ -69,6 +69,14 @@ export async function workOnTask(kage: Kage, created: TaskView, output: RunOutpu
   return final.task.status === 'completed' ? 0 : final.task.status === 'needs_review' ? 3 : 1;
 }
 
+function usdOption(value: string): number {
+  const usd = Number(value);
+  if (value.trim() === '' || !Number.isFinite(usd) || usd <= 0 || usd > MAX_USD_BUDGET) {
+    throw new InvalidArgumentError(`Expected --usd-budget above 0 and at most ${MAX_USD_BUDGET}, got "${value}"`);
+  }
+  return usd;
+}
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
@@ -89,6 +97,7 @@ export function registerRun(program: Command, globals: () => GlobalFlags): void 
     .option('--retry-delay <seconds>', 'first retry delay; doubles per retry', intOption('--retry-delay'))
     .option('--option <key=value>', 'adapter option for every clone (e.g. behaviour=fix)', collect, [])
     .option('--concurrency <n>', 'clones run at once by this process', intOption('--concurrency'))
+    .option('--usd-budget <usd>', 'USD all clones together may spend, enforced by the gateway (default: KAGE_USD_BUDGET)', usdOption)
     .option('--record', 'record every model request and answer (the gateway\'s flight recorder), for `kage replay` (default: KAGE_RECORD)')
     .option('--json', 'print the final task record as JSON')
     .action(async (description: string, flags) => {
@@ -107,6 +116,7 @@ export function registerRun(program: Command, globals: () => GlobalFlags): void 
         ...(flags.timeout !== undefined ? { timeoutSeconds: flags.timeout } : {}),
         ...(flags.retries !== undefined ? { maxRetries: flags.retries } : {}),
         ...(flags.retryDelay !== undefined ? { retryDelaySeconds: flags.retryDelay } : {}),
+        ...(flags.usdBudget !== undefined ? { usdBudget: flags.usdBudget } : {}),
         ...(flags.record ? { record: true } : {}),
         clones: agents.map((a, i) => ({ ...parseAgentFlag(a, i), options })),
       };
