@@ -117,6 +117,15 @@ describe('planReply scenarios', () => {
     expect(call(planReply(request([user('[[mock:loop]]')], [fn('Write', 'file_path', 'content')]), WRITE)).name).toBe('Write');
   });
 
+  it('ends a loop with final text after `turns` tool turns', () => {
+    const tools = [fn('Write', 'file_path', 'content'), fn('Bash', 'command')];
+    const marker = user('[[mock:loop turns=2]]');
+    expect(planReply(request([marker], tools), WRITE)).toMatchObject({ answer: { kind: 'tool' } });
+    expect(planReply(request([marker, toolResult()], tools), WRITE)).toMatchObject({ answer: { kind: 'tool' } });
+    expect(planReply(request([marker, toolResult(), toolResult()], tools), WRITE))
+      .toMatchObject({ answer: { kind: 'text', text: 'Done after 2 tool turn(s).', usage: MOCK_USAGE.finalTurn } });
+  });
+
   it('writes the file first in a loop given one, then loops on the harmless tool', () => {
     const tools = [fn('Write', 'file_path', 'content'), fn('Bash', 'command')];
     const first = call(planReply(request([user('[[mock:loop file=progress.txt]]')], tools), WRITE));

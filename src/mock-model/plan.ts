@@ -70,6 +70,7 @@ function answerFor(request: ParsedRequest, scenario: Exclude<Scenario, { name: '
     }
     case 'loop': {
       const turn = request.messages.reduce((n, m) => n + m.toolResults.length, 0) + 1;
+      if (scenario.turns !== null && turn > scenario.turns) return final(`Done after ${scenario.turns} tool turn(s).`);
       const write = turn === 1 && scenario.file !== null ? writeCall(request.tools, scenario.file, scenario.content, cwd()) : null;
       const call = write ?? loopCall(request.tools, turn, cwd());
       return call === null ? final(DEFAULT_TEXT) : tool(call);

@@ -13,8 +13,11 @@ export type Scenario =
   | { name: 'slow'; file: string; content: string; delayMs: number }
   /** Accept the request and never answer, until the client disconnects or the server closes. */
   | { name: 'hang' }
-  /** Never finish: every answer is another tool call; with `file`, the first one creates it (work to keep). */
-  | { name: 'loop'; file: string | null; content: string }
+  /**
+   * Every answer is another tool call; with `file`, the first one creates it (work to keep). Never finishes,
+   * or with `turns`, answers with final text once that many tool results are back.
+   */
+  | { name: 'loop'; file: string | null; content: string; turns: number | null }
   /**
    * Answer the first `times` requests of a conversation with HTTP `status` (with `Retry-After: retryAfter`
    * seconds when given), then like `write`: an upstream that recovers, for retry tests.
@@ -49,7 +52,8 @@ export function resolveScenario(name: string, options: Readonly<Record<string, s
     case 'hang':
       return { name };
     case 'loop':
-      return { name, file: options.file === undefined ? null : fileOption(options), content: options.content ?? DEFAULT_CONTENT };
+      return { name, file: options.file === undefined ? null : fileOption(options), content: options.content ?? DEFAULT_CONTENT,
+        turns: options.turns === undefined ? null : countOption(options, 'turns', 1) };
     case 'flaky':
       return { name, status: flakyStatus(options), times: countOption(options, 'times', 1), retryAfter: retryAfterOption(options),
         file: fileOption(options), content: options.content ?? DEFAULT_CONTENT };
