@@ -14,6 +14,7 @@ import { PgStore } from '../src/store/pg-store.js';
 import { freshDatabase, kageCli, makeRepo, tempDir, testConfig, waitFor } from './support/harness.js';
 import { mockProviderEnv } from './support/mock-env.js';
 import { json, openSse, type SseMessage } from './support/sse-client.js';
+import { matching, parseSamples, type Sample } from './support/prometheus.js';
 
 const KEY = 'metering-test-key-0123';
 
@@ -75,27 +76,9 @@ describe('metered usage in the store', () => {
   });
 });
 
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-function parseSamples(text: string): Sample[] {
-  const samples: Sample[] = [];
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m) continue;
-    const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_]\w*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!;
-    samples.push({ name: m[1]!, labels, value: Number(m[3]) });
-  }
-  return samples;
-}
-
 /** The sum of every sample of `name` whose labels include `labels`. */
 function total(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
-  return samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((n, s) => n + s.value, 0);
+  return matching(samples, name, labels).reduce((n, s) => n + s.value, 0);
 }
 
 describe('metered usage of a genuine Claude Code clone', () => {

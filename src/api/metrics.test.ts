@@ -10,31 +10,13 @@ import { isTerminalTask } from '../domain/index.js';
 import type { Kage } from '../main/app.js';
 import { freshDatabase, makeRepo, openKage, ROOT, waitFor } from '../../test/support/harness.js';
 import { createMetricsRegistry, installMetrics, UNMATCHED_ROUTE } from './metrics.js';
+import { matching, parseSamples, type Sample } from '../../test/support/prometheus.js';
 
 const log = pino({ level: 'silent' });
 
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-/** Parses the text exposition format (enough of it for prom-client's output). */
-function parseSamples(text: string): Sample[] {
-  const samples: Sample[] = [];
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m) continue;
-    const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_]\w*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!;
-    samples.push({ name: m[1]!, labels, value: Number(m[3]) });
-  }
-  return samples;
-}
-
 /** The value of the one sample with this name and (at least) these labels; undefined when absent. */
 function valueOf(samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
-  const found = samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+  const found = matching(samples, name, labels);
   if (found.length > 1) throw new Error(`${found.length} samples of ${name} match ${JSON.stringify(labels)}`);
   return found[0]?.value;
 }
