@@ -139,7 +139,8 @@ describe('service routes', () => {
     }
     expect(byId.get('gemini-cli')).toMatchObject({ aliases: ['gemini'], provider: 'gemini', endpoint: mock.url, api_key_set: true });
     expect(byId.get('codex')).toMatchObject({ provider: 'openai', endpoint: 'https://api.openai.com/v1', api_key_set: false });
-    expect(byId.get('fake')).toMatchObject({ usable: true, kind: 'builtin', binary: null, provider: null });
+    expect(byId.get('fake')).toMatchObject({ usable: true, kind: 'builtin', binary: null, provider: null, auth: null });
+    expect(byId.get('claude-code')).toMatchObject({ auth: 'gateway', own_credentials: null });
     expect(byId.get('openai-api')).toMatchObject({ kind: 'api', provider: 'openai', endpoint: 'https://api.openai.com/v1' });
     // Nothing listens at the default Ollama address here.
     expect((byId.get('ollama') as { problems: string[] }).problems.join(' ')).toMatch(/nothing listens at http:\/\/127\.0\.0\.1:11434/);

@@ -303,6 +303,9 @@ export const agentsResponseSchema = z.object({
     provider: z.enum(['anthropic', 'openai', 'gemini', 'ollama']).nullable(),
     endpoint: z.string().nullable(),
     api_key_set: z.boolean().nullable(),
+    auth: z.enum(['gateway', 'passthrough']).nullable()
+      .describe('`gateway`: a per-clone token, kage adds the key; `passthrough`: the agent\'s own key or login; null without a model'),
+    own_credentials: z.array(z.string()).nullable().describe('in passthrough, the credentials of its own the agent has'),
     problems: z.array(z.string()),
     fix: z.string().nullable(),
   })),

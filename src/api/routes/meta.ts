@@ -100,7 +100,7 @@ export function registerMetaRoutes(app: FastifyInstance, deps: ApiDeps): void {
           id: a.id, aliases: [...a.aliases], description: a.description, supports_resume: a.supportsResume,
           kind: s.kind, usable: s.usable, binary: s.binary, binary_source: s.binarySource, version: s.version,
           pinned_version: s.pinnedVersion, provider: s.provider, endpoint: s.endpoint, api_key_set: s.apiKeySet,
-          problems: s.problems, fix: s.fix,
+          auth: s.auth, own_credentials: s.ownCredentials, problems: s.problems, fix: s.fix,
         };
       }),
       checked_at: checked.at.toISOString(),
