@@ -26,6 +26,7 @@ import { createUsageReporter } from './usage-events.js';
 import { PgStore } from '../store/pg-store.js';
 import { createRepoHeads, quickResolver } from '../workspace/repo-heads.js';
 import { createWorktreeManager } from '../workspace/worktrees.js';
+import { createUnpricedNotice } from './unpriced.js';
 
 export interface Kage {
   config: KageConfig;
@@ -147,6 +148,7 @@ export async function startGateway(config: KageConfig, pool: pg.Pool, events: Ev
   const budget = createKageBudgetGuard(config.budgets, store, events, opts.stopClone ?? (() => undefined));
   const limits = createKageRateLimiter(config.rateLimits, events);
   const usage = createUsageReporter(config.budgets, store, events, log);
+  const unpriced = createUnpricedNotice(config.gateway.prices, events, log);
   const gateway = await createGateway({
     upstreams: await upstreamsWithSecrets(config, pool, log),
     store,
@@ -173,6 +175,7 @@ export async function startGateway(config: KageConfig, pool: pg.Pool, events: Ev
         costUsd: r.costUsd, latencyMs: Math.round(r.latencyMs), ttfbMs: r.ttfbMs === null ? null : Math.round(r.ttfbMs), error: r.error,
       });
       usage.onRequest(r);
+      unpriced(r);
       observe(r);
     },
   }).catch((err: unknown) => {
