@@ -6,7 +6,7 @@ import { startServer, type KageServer } from '../src/main/server.js';
 import { startMockModelServer, type MockModelServer } from '../src/mock-model/index.js';
 import { PgGatewayStore } from '../src/store/gateway-store.js';
 import { runGit } from '../src/workspace/git.js';
-import { freshDatabase, kageCli, makeRepo, tempDir, testConfig, waitFor } from './support/harness.js';
+import { freshDatabase, kageCli, makeRepo, openKage, tempDir, testConfig, waitFor } from './support/harness.js';
 import { mockProviderEnv } from './support/mock-env.js';
 
 const KEY = 'usd-budget-test-key-0123';
@@ -93,4 +93,29 @@ describe('kage run --usd-budget', () => {
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/Expected --usd-budget above 0 and at most 1000000, got "-1"/);
   }, 60_000);
+});
+
+describe('the budgets a task gets when it names none', () => {
+  it('are this process\'s defaults, written into the task, so any gateway that serves it enforces the same', async () => {
+    const repo = await makeRepo();
+    const withDefaults = await openKage({ databaseUrl: await freshDatabase(), env: { KAGE_TOKEN_BUDGET: '1234', KAGE_USD_BUDGET: '0.5' } });
+    try {
+      const { task } = await withDefaults.tasks.createTask({ description: 'x', repo, clones: [{ agent: 'fake' }] });
+      expect(task).toMatchObject({ tokenBudget: 1234, usdBudget: 0.5 });
+      const own = await withDefaults.tasks.createTask({ description: 'x', repo, tokenBudget: 99, usdBudget: 0.25, clones: [{ agent: 'fake' }] });
+      expect(own.task).toMatchObject({ tokenBudget: 99, usdBudget: 0.25 });
+      expect(await withDefaults.ctx.store.getTask(task.id)).toMatchObject({ tokenBudget: 1234, usdBudget: 0.5 });
+      await withDefaults.runtime.idle(30_000);
+    } finally {
+      await withDefaults.close();
+    }
+    // Without the gateway nothing enforces a budget, and none is written.
+    const off = await openKage({ databaseUrl: await freshDatabase(), env: { KAGE_GATEWAY: 'off', KAGE_TOKEN_BUDGET: '1234' } });
+    try {
+      const { task } = await off.tasks.createTask({ description: 'x', repo, clones: [{ agent: 'fake' }] });
+      expect(task).toMatchObject({ tokenBudget: null, usdBudget: null });
+    } finally {
+      await off.close();
+    }
+  });
 });

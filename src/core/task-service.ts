@@ -59,6 +59,16 @@ export function createTaskService(ctx: CoreContext) {
     return { repo, baseRef: ref, baseCommit };
   }
 
+  /**
+   * The task's budgets: its own, else this process's defaults, written into the task so that whichever
+   * gateway serves its clones (this process's or a `kage gateway` elsewhere) enforces the same ones.
+   */
+  function effectiveBudgets(spec: { tokenBudget: number | null; usdBudget: number | null }): { tokenBudget: number | null; usdBudget: number | null } {
+    const { budgets, gateway } = ctx.config;
+    if (!gateway.enabled) return { tokenBudget: spec.tokenBudget, usdBudget: spec.usdBudget };
+    return { tokenBudget: spec.tokenBudget ?? budgets.taskTokens, usdBudget: spec.usdBudget ?? budgets.taskUsd };
+  }
+
   /** Stores a task and its clones, announces them and queues one job per clone. */
   async function insertTask(fields: Omit<NewTask, 'id'>, clones: readonly CloneSpec[]): Promise<TaskView> {
     const id = randomUUID();
@@ -93,7 +103,7 @@ export function createTaskService(ctx: CoreContext) {
       return insertTask({ description: spec.description, repo, baseRef, baseCommit, checkCommand: spec.checkCommand,
         setupCommand: spec.setupCommand, mergeStrategy: spec.mergeStrategy, maxRetries: spec.maxRetries,
         retryDelayMs: spec.retryDelayMs, checkTimeoutMs: spec.checkTimeoutMs, createdBy: spec.createdBy,
-        tokenBudget: spec.tokenBudget, usdBudget: spec.usdBudget, record: spec.record }, spec.clones);
+        ...effectiveBudgets(spec), record: spec.record }, spec.clones);
     },
 
     /**
