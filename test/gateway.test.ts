@@ -396,9 +396,10 @@ describe('kage gateway', () => {
     onTestFinished(() => {
       child.kill('SIGKILL');
     });
-    const url = await waitFor('the gateway to listen', async () => {
+    // The listing is printed after the first line, possibly in a later chunk of output: wait for its last line.
+    const url = await waitFor('the gateway to listen and list its routes', async () => {
       const found = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(child.output())?.[1];
-      if (found) return found;
+      if (found && /^\s*ollama /m.test(child.output())) return found;
       throw new Error(`output so far: ${child.output().slice(-500)}`);
     }, 20_000);
     expect(child.output()).toContain(`ollama    ${url}/ollama -> ${recorder.url} (with its key)`);

@@ -23,18 +23,19 @@ export function registerGateway(program: Command, globals: () => GlobalFlags): v
         if (!['EADDRINUSE', 'EACCES', 'EADDRNOTAVAIL', 'ENOTFOUND'].includes(err.code ?? '')) throw err;
         throw new KageError('KAGE_INVALID_INPUT', `Cannot listen on ${host}:${port}: ${err.code}`, { field: flags.host !== undefined ? '--host' : '--port', cause: err });
       });
-      const out = process.stdout;
+      // One write: whoever reads the banner from a pipe gets it whole.
       const urls = server.gateway.baseUrls();
-      out.write(`Kage gateway listening on ${server.gateway.url}\n`);
+      const lines = [`Kage gateway listening on ${server.gateway.url}`];
       if (!LOOPBACK.has(host)) {
-        out.write(`Warning: ${host} is reachable from other machines; anyone there who holds a live clone token spends the keys configured here.\n`);
+        lines.push(`Warning: ${host} is reachable from other machines; anyone there who holds a live clone token spends the keys configured here.`);
       }
       for (const provider of GATEWAY_PROVIDERS) {
         const upstream = config.gateway.upstreams[provider];
-        out.write(`  ${provider.padEnd(9)} ${urls[provider]} -> ${upstream.baseUrl ?? '(the provider\'s own endpoint)'}${upstream.apiKey ? ' (with its key)' : ''}\n`);
+        lines.push(`  ${provider.padEnd(9)} ${urls[provider]} -> ${upstream.baseUrl ?? '(the provider\'s own endpoint)'}${upstream.apiKey ? ' (with its key)' : ''}`);
       }
-      out.write('Clients send a per-clone token that a kage process issued as their API key.\n');
-      out.write(`Workers on the same database use it with KAGE_GATEWAY_URL=http://<this machine's address>:${server.gateway.port}\n`);
+      lines.push('Clients send a per-clone token that a kage process issued as their API key.');
+      lines.push(`Workers on the same database use it with KAGE_GATEWAY_URL=http://<this machine's address>:${server.gateway.port}`);
+      process.stdout.write(`${lines.join('\n')}\n`);
 
       await new Promise<void>((done) => {
         process.once('SIGINT', () => done());
