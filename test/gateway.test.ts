@@ -2,7 +2,7 @@
 // and headers the upstream saw), with a real PostgreSQL for tokens and metering: every protocol streamed and
 // not, credentials swapped, errors passed through, disconnects propagated, backpressure kept.
 import { randomUUID } from 'node:crypto';
-import { request, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import { request, type ServerResponse } from 'node:http';
 import { createServer } from 'node:net';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
@@ -14,6 +14,7 @@ import { PgStore } from '../src/store/pg-store.js';
 import { freshDatabase, spawnKage, tempDir, waitFor, waitForExit } from './support/harness.js';
 import { startRecordingProxy, type RecordingProxy } from './support/recording-proxy.js';
 import { serveScripted } from './support/scripted-http.js';
+import { send } from './support/http-send.js';
 
 const KEYS = { anthropic: 'sk-ant-real-key', openai: 'sk-openai-real-key', gemini: 'gemini-real-key', ollama: 'ollama-real-key' };
 const silent = pino({ level: 'silent' });
@@ -67,27 +68,6 @@ afterAll(async () => {
   await mock?.close();
   await store?.close();
 });
-
-interface Reply {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-}
-
-function send(url: string, opts: { method?: string; headers?: Record<string, string>; body?: unknown } = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const text = opts.body === undefined ? undefined : JSON.stringify(opts.body);
-    const req = request(url, { method: opts.method ?? (text === undefined ? 'GET' : 'POST'), headers: {
-      ...(text === undefined ? {} : { 'content-type': 'application/json' }), ...opts.headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(text);
-  });
-}
 
 /**
  * The first record metered after the first `from` that matches `where`. Earlier tests' requests may still be

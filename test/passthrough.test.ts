@@ -7,7 +7,7 @@
 // and login file it got into its worktree before it runs the CLI.
 import { randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { pino } from 'pino';
@@ -25,6 +25,7 @@ import { runGit } from '../src/workspace/git.js';
 import { parseJson } from './support/cli-json.js';
 import { freshDatabase, kageCli, makeRepo, openKage, tempDir, waitFor } from './support/harness.js';
 import { startRecordingProxy, type RecordingProxy } from './support/recording-proxy.js';
+import { send } from './support/http-send.js';
 
 /** The user's own credentials: what kage was given for its agents, and a Claude subscription's access token. */
 const OWN = {
@@ -36,27 +37,6 @@ const OWN = {
 /** Kage's real keys for the gateway: a passthrough request must never carry them. */
 const KAGE_KEYS = { anthropic: 'sk-ant-kage-real-0d4b', openai: 'sk-openai-kage-real-77e1', gemini: 'gemini-kage-real-a3c9' } as const;
 const PATH_TOKEN = /\/t\/(kgw_[A-Za-z0-9_-]{20,})\//;
-
-interface Reply {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-}
-
-function send(url: string, opts: { headers?: Record<string, string>; body?: unknown } = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const text = opts.body === undefined ? undefined : JSON.stringify(opts.body);
-    const req = request(url, { method: text === undefined ? 'GET' : 'POST', headers: {
-      ...(text === undefined ? {} : { 'content-type': 'application/json' }), ...opts.headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(text);
-  });
-}
 
 /** The mock's counts as the gateway stores them: input without the cached part, cache writes only where the protocol has them. */
 function normalized(usage: Usage, protocol: string): Usage {

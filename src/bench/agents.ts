@@ -16,6 +16,7 @@ import { createDatabase } from './api.js';
 import { createKageTaskRunner, type KageTaskRunner } from './kage-tasks.js';
 import { createBenchRepo } from './repos.js';
 import { quantile, round, type Summary } from './stats.js';
+import { mockProviderEnv } from '../mock-model/provider-env.js';
 
 export interface BenchAgent {
   id: string;
@@ -269,19 +270,6 @@ async function measureAgent(bench: Bench, agent: BenchAgent, status: AgentStatus
       `kage ${k.ok ? ms(k.wallMs) : 'FAILED'} (clone ${ms(k.cloneWallMs)}, first event ${ms(k.firstEventMs)})`);
   }
   return { report: report(), failures };
-}
-
-/** The variables that point the agents at the mock; dummy keys, since the mock checks none. */
-function mockProviderEnv(url: string): Record<string, string> {
-  return {
-    ANTHROPIC_BASE_URL: url,
-    ANTHROPIC_API_KEY: 'sk-mock-anthropic',
-    OPENAI_BASE_URL: `${url}/v1`,
-    OPENAI_API_KEY: 'sk-mock-openai',
-    GOOGLE_GEMINI_BASE_URL: url,
-    GEMINI_API_KEY: 'mock-gemini-key',
-    OLLAMA_HOST: url,
-  };
 }
 
 function picked(env: NodeJS.ProcessEnv, names: readonly string[]): Record<string, string> {

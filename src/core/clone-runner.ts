@@ -217,8 +217,9 @@ async function runAttempt(ctx: CoreContext, task: TaskRecord, clone: CloneRecord
   const moved = await store.updateClone(clone.id, { ...final, status, error, finishedAt: new Date() }, LIVE_STATES);
   // A cancel already set the clone's state; its results are still recorded.
   if (!moved) await store.updateClone(clone.id, final);
-  // The gateway's metered sums over every attempt when it metered the clone, else the agent's own report.
-  const metered = await store.getClone(clone.id).catch(() => null);
+  // The gateway's metered sums over every attempt when it metered the clone, else the agent's own report
+  // (an agent without model traffic, or with the gateway off, has only the latter: no read for it).
+  const metered = ctx.gateway !== null && adapter.provider !== undefined ? await store.getClone(clone.id).catch(() => null) : null;
   const figures = metered?.usageSource === 'gateway' ? { tokens: metered.usage, costUsd: metered.costUsd, usageSource: 'gateway' }
     : { tokens: usage, costUsd, usageSource: 'agent' };
   events.emit(task.id, clone.id, 'clone_finished', {
